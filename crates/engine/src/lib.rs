@@ -1,0 +1,16 @@
+//! The engine: a DataFusion `SessionContext` per principal.
+//!
+//! A session is the security boundary. It is built from one lake snapshot and the policy,
+//! and holds only the schemas and tables its principal may read, each behind a
+//! [`SecureTable`]; `information_schema` and `pg_catalog` are generated from that same
+//! catalog, so a hidden table is absent everywhere, exactly like a missing one. All sessions
+//! share one runtime, so object stores and metadata caches (listings, footers) are shared.
+
+mod error;
+mod secure;
+mod session;
+mod version;
+
+pub use error::EngineError;
+pub use secure::SecureTable;
+pub use session::{Engine, EngineConfig};

@@ -1,0 +1,115 @@
+//! Building a principal's session from a lake snapshot and the policy.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
+use datafusion_pg_catalog::setup_pg_catalog;
+use lakegate_lake::{Lake, LakeSnapshot};
+use lakegate_policy::{Policy, Principal};
+
+use crate::error::EngineError;
+use crate::secure::SecureTable;
+use crate::version::version_udf;
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The database name (`current_database()`, the Flight catalog).
+    pub database: String,
+    /// Threads a query may use; 0 means one per core.
+    pub target_partitions: usize,
+}
+
+/// Builds sessions. Holds the runtime every session shares.
+pub struct Engine {
+    runtime: Arc<RuntimeEnv>,
+    config: EngineConfig,
+}
+
+/// The default schema, present (and empty) for every principal, as clients expect.
+const PUBLIC: &str = "public";
+
+impl Engine {
+    /// A runtime whose object stores are the lake's zones and whose file-listing cache
+    /// lives as long as the lake's listing TTL.
+    pub fn new(lake: &Lake, config: EngineConfig) -> Result<Engine, EngineError> {
+        let cache = CacheManagerConfig::default()
+            .with_list_files_cache_ttl(Some(lake.listing_ttl().max(Duration::from_millis(1))));
+        let runtime = RuntimeEnvBuilder::new()
+            .with_cache_manager(cache)
+            .build_arc()?;
+        lake.register_stores(&runtime);
+        Ok(Engine { runtime, config })
+    }
+
+    pub fn database(&self) -> &str {
+        &self.config.database
+    }
+
+    /// A session holding exactly the tables `principal` may read.
+    pub fn session(
+        &self,
+        principal: &Principal,
+        policy: &Policy,
+        snapshot: &LakeSnapshot,
+    ) -> Result<SessionContext, EngineError> {
+        let ctx = self.empty_session();
+        let catalog = ctx
+            .catalog(&self.config.database)
+            .ok_or_else(|| EngineError::PgCatalog("default catalog missing".to_string()))?;
+        for (schema, tables) in visible_schemas(principal, policy, snapshot) {
+            let provider = Arc::new(MemorySchemaProvider::new());
+            for (name, table) in tables {
+                provider.register_table(name, Arc::new(SecureTable::new(table)))?;
+            }
+            catalog.register_schema(&schema, provider)?;
+        }
+        setup_pg_catalog(&ctx, &self.config.database, EmptyContextProvider)
+            .map_err(|e| EngineError::PgCatalog(e.to_string()))?;
+        ctx.register_udf(version_udf());
+        Ok(ctx)
+    }
+
+    fn empty_session(&self) -> SessionContext {
+        let mut config = SessionConfig::new()
+            .with_default_catalog_and_schema(&self.config.database, PUBLIC)
+            .with_create_default_catalog_and_schema(true)
+            .with_information_schema(true);
+        if self.config.target_partitions > 0 {
+            config = config.with_target_partitions(self.config.target_partitions);
+        }
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(Arc::clone(&self.runtime))
+            .with_default_features()
+            .build();
+        SessionContext::new_with_state(state)
+    }
+}
+
+type SchemaTables = BTreeMap<String, Vec<(String, Arc<dyn TableProvider>)>>;
+
+/// The snapshot's tables grouped by schema, keeping only those the policy opens.
+fn visible_schemas(
+    principal: &Principal,
+    policy: &Policy,
+    snapshot: &LakeSnapshot,
+) -> SchemaTables {
+    let mut schemas = SchemaTables::new();
+    for table in &snapshot.tables {
+        if policy.can_read(principal, &table.zone, &table.department) {
+            schemas
+                .entry(table.schema.clone())
+                .or_default()
+                .push((table.name.clone(), Arc::clone(&table.provider)));
+        }
+    }
+    schemas
+}

@@ -1,0 +1,202 @@
+//! What can go wrong for a client, as enums the front ends map exhaustively.
+
+use datafusion::error::DataFusionError;
+use lakegate_policy::Forbidden;
+use thiserror::Error;
+
+/// Why a token (or a login) was refused. Messages never contain the token.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("token is larger than 8 KiB")]
+    TooLarge,
+    #[error("token is not a well-formed JWT")]
+    Malformed,
+    #[error("token algorithm `{0}` is not accepted")]
+    AlgorithmNotAllowed(String),
+    #[error("token has no key id (kid)")]
+    MissingKeyId,
+    #[error("token is signed with an unknown key")]
+    UnknownKey,
+    #[error("token signature is invalid")]
+    BadSignature,
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not valid yet")]
+    NotYetValid,
+    #[error("token issuer is not accepted")]
+    WrongIssuer,
+    #[error("token audience is not accepted")]
+    WrongAudience,
+    #[error("token lacks the required claim `{0}`")]
+    MissingClaim(String),
+    #[error("token claim `{0}` has the wrong type")]
+    BadClaim(String),
+    #[error("user name does not match the token")]
+    UserMismatch,
+    #[error("a token is required")]
+    NoToken,
+}
+
+/// Why a statement failed. Messages reveal nothing the principal may not see.
+#[derive(Debug, Error)]
+pub enum QueryError {
+    #[error("syntax error: {0}")]
+    Syntax(String),
+    /// Missing and hidden tables alike.
+    #[error("{0}")]
+    TableNotFound(String),
+    /// Missing and hidden columns alike.
+    #[error("{0}")]
+    ColumnNotFound(String),
+    #[error("{0}")]
+    Forbidden(#[from] Forbidden),
+    #[error("unrecognized configuration parameter \"{0}\"")]
+    UnknownSetting(String),
+    #[error("{0} is not supported")]
+    Unsupported(String),
+    /// Planning failed: types, functions, ambiguous names.
+    #[error("{0}")]
+    Plan(String),
+    #[error("division by zero")]
+    DivisionByZero,
+    /// A value could not be converted or computed.
+    #[error("{0}")]
+    Data(String),
+    /// A data file of these tables could not be read.
+    #[error("could not read table {tables}: a data file is missing, corrupt or unreadable")]
+    DataFile { tables: String },
+    #[error("canceling statement due to user request")]
+    Cancelled,
+    #[error("out of memory: {0}")]
+    ResourcesExhausted(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl QueryError {
+    /// Sorts a DataFusion error into what the client is told. `tables` are the tables the
+    /// statement reads, named when a data file fails.
+    pub fn from_datafusion(error: DataFusionError, tables: &[String]) -> QueryError {
+        match error {
+            DataFusionError::Context(_, inner) => QueryError::from_datafusion(*inner, tables),
+            DataFusionError::Diagnostic(_, inner) => QueryError::from_datafusion(*inner, tables),
+            DataFusionError::Shared(inner) => match std::sync::Arc::try_unwrap(inner) {
+                Ok(inner) => QueryError::from_datafusion(inner, tables),
+                Err(shared) => QueryError::from_message(&shared.to_string(), tables),
+            },
+            DataFusionError::Collection(mut errors) => match errors.pop() {
+                Some(first) => QueryError::from_datafusion(first, tables),
+                None => QueryError::Internal("empty error collection".to_string()),
+            },
+            DataFusionError::SQL(e, _) => QueryError::Syntax(e.to_string()),
+            DataFusionError::SchemaError(e, _) => match *e {
+                datafusion::common::SchemaError::FieldNotFound { .. } => {
+                    QueryError::ColumnNotFound(strip_prefix(&e.to_string()))
+                }
+                other => QueryError::Plan(other.to_string()),
+            },
+            DataFusionError::Plan(message) => QueryError::from_message(&message, tables),
+            DataFusionError::NotImplemented(message) => QueryError::Unsupported(message),
+            DataFusionError::ArrowError(e, _) => match *e {
+                datafusion::arrow::error::ArrowError::DivideByZero => QueryError::DivisionByZero,
+                datafusion::arrow::error::ArrowError::ParquetError(_)
+                | datafusion::arrow::error::ArrowError::IoError(_, _) => data_file(tables),
+                other => QueryError::Data(other.to_string()),
+            },
+            DataFusionError::ParquetError(_)
+            | DataFusionError::ObjectStore(_)
+            | DataFusionError::IoError(_) => data_file(tables),
+            DataFusionError::ResourcesExhausted(m) => QueryError::ResourcesExhausted(m),
+            DataFusionError::ExecutionJoin(e) => QueryError::Internal(e.to_string()),
+            DataFusionError::External(e) => match e.downcast::<DataFusionError>() {
+                Ok(inner) => QueryError::from_datafusion(*inner, tables),
+                Err(e) => match e.downcast::<datafusion::parquet::errors::ParquetError>() {
+                    Ok(_) => data_file(tables),
+                    Err(e) => QueryError::from_message(&e.to_string(), tables),
+                },
+            },
+            DataFusionError::Execution(message) => {
+                if message.to_ascii_lowercase().contains("divide by zero") {
+                    QueryError::DivisionByZero
+                } else {
+                    QueryError::Data(message)
+                }
+            }
+            other => QueryError::from_message(&other.to_string(), tables),
+        }
+    }
+
+    fn from_message(message: &str, tables: &[String]) -> QueryError {
+        let lower = message.to_ascii_lowercase();
+        if lower.contains("not found") && (lower.starts_with("table ") || lower.contains("table '"))
+        {
+            QueryError::TableNotFound(format!("relation {} does not exist", quoted_name(message)))
+        } else if lower.contains("parquet") || lower.contains("object store") {
+            data_file(tables)
+        } else {
+            QueryError::Plan(strip_prefix(message))
+        }
+    }
+}
+
+fn data_file(tables: &[String]) -> QueryError {
+    QueryError::DataFile {
+        tables: if tables.is_empty() {
+            "(unknown)".to_string()
+        } else {
+            tables.join(", ")
+        },
+    }
+}
+
+/// `table 'lake.parking_raw_zone.x' not found` → `"parking_raw_zone.x"`, as PostgreSQL
+/// names relations (without the database).
+fn quoted_name(message: &str) -> String {
+    let name = message.split('\'').nth(1).unwrap_or(message);
+    let parts: Vec<&str> = name.split('.').collect();
+    let shown = if parts.len() == 3 {
+        parts[1..].join(".")
+    } else {
+        name.to_string()
+    };
+    format!("\"{shown}\"")
+}
+
+fn strip_prefix(message: &str) -> String {
+    message
+        .trim_start_matches("Error during planning: ")
+        .trim_start_matches("Schema error: ")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_tables_are_named_like_postgres() {
+        let e = QueryError::from_datafusion(
+            DataFusionError::Plan("table 'lake.parking_raw_zone.x' not found".to_string()),
+            &[],
+        );
+        assert!(
+            matches!(&e, QueryError::TableNotFound(m) if m == "relation \"parking_raw_zone.x\" does not exist"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn parquet_failures_name_the_table_not_the_file() {
+        let e = QueryError::from_datafusion(
+            DataFusionError::ParquetError(Box::new(
+                datafusion::parquet::errors::ParquetError::General(
+                    "/lake/raw/x/part-0.parquet: bad".into(),
+                ),
+            )),
+            &["parking_raw_zone.tickets".to_string()],
+        );
+        let shown = e.to_string();
+        assert!(shown.contains("parking_raw_zone.tickets"), "{shown}");
+        assert!(!shown.contains("part-0"), "{shown}");
+    }
+}

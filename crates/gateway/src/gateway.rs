@@ -1,0 +1,109 @@
+//! The gateway itself: shared state built once at start-up.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+use lakegate_engine::Engine;
+use lakegate_lake::Lake;
+use lakegate_policy::guard::{Action, classify};
+use lakegate_policy::{Policy, Principal};
+use moka::future::Cache;
+
+use crate::Statement;
+use crate::error::{AuthError, QueryError};
+use crate::identity::{Identity, TokenVerifier};
+use crate::session::Session;
+
+/// What the gateway is built from.
+pub struct GatewayParts {
+    pub lake: Arc<Lake>,
+    pub engine: Engine,
+    pub policy: Policy,
+    pub verifier: TokenVerifier,
+}
+
+/// A policy with a version that changes on every reload, so cached sessions re-plan.
+struct PolicyState {
+    policy: Policy,
+    version: u64,
+}
+
+/// Cached sessions are keyed by everything that decides their content.
+type SessionKey = (Principal, u64, u64);
+
+/// The API both front ends call.
+pub struct Gateway {
+    lake: Arc<Lake>,
+    engine: Engine,
+    policy: RwLock<Arc<PolicyState>>,
+    verifier: TokenVerifier,
+    sessions: Cache<SessionKey, Session>,
+    parser: PostgresCompatibilityParser,
+}
+
+impl Gateway {
+    pub fn new(parts: GatewayParts) -> Gateway {
+        Gateway {
+            lake: parts.lake,
+            engine: parts.engine,
+            policy: RwLock::new(Arc::new(PolicyState {
+                policy: parts.policy,
+                version: 1,
+            })),
+            verifier: parts.verifier,
+            sessions: Cache::builder()
+                .max_capacity(1_000)
+                .time_to_idle(Duration::from_secs(600))
+                .build(),
+            parser: PostgresCompatibilityParser::new(),
+        }
+    }
+
+    /// Verifies a token. The only way a principal comes into being.
+    pub fn authenticate(&self, token: &str) -> Result<Identity, AuthError> {
+        self.verifier.verify(token)
+    }
+
+    /// Parses SQL (PostgreSQL dialect, with the rewrites drivers' catalog queries need).
+    pub fn parse(&self, sql: &str) -> Result<Vec<Statement>, QueryError> {
+        self.parser
+            .parse(sql)
+            .map_err(|e| QueryError::Syntax(e.to_string()))
+    }
+
+    /// What the statement guard says about a statement.
+    pub fn classify(&self, statement: &Statement) -> Result<Action, QueryError> {
+        Ok(classify(statement)?)
+    }
+
+    /// The principal's session over the current lake snapshot and policy.
+    pub async fn session(&self, principal: &Principal) -> Result<Session, QueryError> {
+        let snapshot = self.lake.snapshot();
+        let policy = Arc::clone(&self.policy.read().unwrap_or_else(|e| e.into_inner()));
+        let key = (principal.clone(), snapshot.version, policy.version);
+        self.sessions
+            .try_get_with(key, async {
+                let ctx = self.engine.session(principal, &policy.policy, &snapshot)?;
+                Ok::<_, lakegate_engine::EngineError>(Session::new(ctx))
+            })
+            .await
+            .map_err(|e| QueryError::Internal(e.to_string()))
+    }
+
+    /// Installs a new policy atomically; sessions built under the old one are not reused.
+    pub fn replace_policy(&self, policy: Policy) {
+        let mut current = self.policy.write().unwrap_or_else(|e| e.into_inner());
+        let version = current.version + 1;
+        *current = Arc::new(PolicyState { policy, version });
+    }
+
+    pub fn lake(&self) -> &Arc<Lake> {
+        &self.lake
+    }
+
+    /// The database name clients see.
+    pub fn database(&self) -> &str {
+        self.engine.database()
+    }
+}

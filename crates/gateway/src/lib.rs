@@ -1,0 +1,30 @@
+//! The gateway: the one API both front ends call.
+//!
+//! A front end hands over a token and gets an [`Identity`]; hands over SQL and gets parsed
+//! statements, each with the guard's [`Action`]; for queries it gets a [`Session`] for the
+//! principal, plans, and receives a [`QueryStream`] of Arrow batches ready to encode. Every
+//! permission decision is made below this line, so a check that exists for one protocol
+//! exists for all.
+
+mod config;
+mod error;
+mod gateway;
+pub mod identity;
+mod session;
+mod stream;
+
+pub use config::{ClaimMapping, IdentityConfig};
+pub use error::{AuthError, QueryError};
+pub use gateway::{Gateway, GatewayParts};
+pub use identity::{Identity, TokenVerifier};
+pub use lakegate_policy::guard::{Action, Transaction};
+pub use lakegate_policy::setting;
+pub use lakegate_policy::{Forbidden, Principal};
+pub use session::Session;
+pub use stream::QueryStream;
+
+/// Re-exported so front ends name the same Arrow, statement and value types as the gateway.
+pub use datafusion::arrow;
+pub use datafusion::common::ParamValues;
+pub use datafusion::logical_expr::LogicalPlan;
+pub use datafusion::sql::sqlparser::ast::Statement;

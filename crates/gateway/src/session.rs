@@ -1,0 +1,110 @@
+//! A principal's session: plan and run statements.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::execution::context::SQLOptions;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::Statement as DfStatement;
+
+use crate::error::QueryError;
+use crate::stream::{QueryStream, plain_schema};
+use crate::{LogicalPlan, ParamValues, Statement};
+
+/// A principal's DataFusion session. Cheap to clone.
+#[derive(Clone)]
+pub struct Session {
+    ctx: Arc<SessionContext>,
+}
+
+impl Session {
+    pub(crate) fn new(ctx: SessionContext) -> Session {
+        Session { ctx: Arc::new(ctx) }
+    }
+
+    /// Plans a statement the guard classified as a query. Parameters (`$1`) stay open.
+    pub async fn plan(&self, statement: &Statement) -> Result<LogicalPlan, QueryError> {
+        let state = self.ctx.state();
+        let plan = state
+            .statement_to_plan(DfStatement::Statement(Box::new(statement.clone())))
+            .await
+            .map_err(|e| QueryError::from_datafusion(e, &[]))?;
+        // Defence in depth behind the guard: the engine itself refuses writes.
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(|_| lakegate_policy::Forbidden::Statement("this".to_string()))?;
+        Ok(plan)
+    }
+
+    /// The types of `$1…$n`, in order; `None` where the plan does not decide one.
+    pub fn parameter_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>, QueryError> {
+        let types = plan
+            .get_parameter_types()
+            .map_err(|e| QueryError::from_datafusion(e, &[]))?;
+        let mut numbered: Vec<(usize, Option<DataType>)> = types
+            .into_iter()
+            .filter_map(|(id, t)| id.trim_start_matches('$').parse().ok().map(|n| (n, t)))
+            .collect();
+        numbered.sort_by_key(|(n, _)| *n);
+        let count = numbered.last().map_or(0, |(n, _)| *n);
+        let mut out = vec![None; count];
+        for (n, t) in numbered {
+            if n >= 1 {
+                out[n - 1] = t;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The schema a plan's results reach clients with (view types cast to plain ones).
+    pub fn result_schema(plan: &LogicalPlan) -> SchemaRef {
+        plain_schema(plan.schema().as_arrow())
+    }
+
+    /// Runs a plan, binding parameters first, and streams its batches.
+    pub async fn execute(
+        &self,
+        plan: LogicalPlan,
+        params: Option<ParamValues>,
+    ) -> Result<QueryStream, QueryError> {
+        let tables = tables_read(&plan);
+        let plan = match params {
+            Some(params) => plan
+                .replace_params_with_values(&params)
+                .map_err(|e| QueryError::from_datafusion(e, &tables))?,
+            None => plan,
+        };
+        let frame = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(|e| QueryError::from_datafusion(e, &tables))?;
+        let stream = frame
+            .execute_stream()
+            .await
+            .map_err(|e| QueryError::from_datafusion(e, &tables))?;
+        Ok(QueryStream::new(stream, tables))
+    }
+}
+
+/// `schema.table` of every table a plan scans, for error messages and the audit.
+fn tables_read(plan: &LogicalPlan) -> Vec<String> {
+    let mut tables = Vec::new();
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            let name = match (scan.table_name.schema(), scan.table_name.table()) {
+                (Some(schema), table) => format!("{schema}.{table}"),
+                (None, table) => table.to_string(),
+            };
+            if !tables.contains(&name) {
+                tables.push(name);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    tables
+}

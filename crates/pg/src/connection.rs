@@ -1,0 +1,59 @@
+//! Per-connection state: who is connected, and how to cancel what they run.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use lakegate_gateway::Identity;
+use pgwire::api::{ClientInfo, ConnectionGuard, ConnectionHandle};
+use pgwire::error::PgWireResult;
+
+use crate::error::fatal;
+
+/// Resolves to `true` when the client cancels the current request. Cloned into every
+/// statement's row stream, so a cancel stops rows that are still being sent.
+pub type CancelSignal = Shared<BoxFuture<'static, bool>>;
+
+/// An authenticated connection, kept in pgwire's session extensions.
+pub struct Connection {
+    pub identity: Identity,
+    cancel: Arc<ConnectionHandle>,
+    _registered: ConnectionGuard,
+}
+
+impl Connection {
+    pub fn new(
+        identity: Identity,
+        cancel: Arc<ConnectionHandle>,
+        registered: ConnectionGuard,
+    ) -> Self {
+        Connection {
+            identity,
+            cancel,
+            _registered: registered,
+        }
+    }
+
+    /// Starts a request; a `CancelRequest` with this connection's key fires the signal.
+    pub async fn start_request(&self) -> CancelSignal {
+        let rx = self.cancel.start_query().await;
+        rx.map(|fired| fired.is_ok()).boxed().shared()
+    }
+
+    /// The connection of an authenticated client; a session whose token has expired is
+    /// closed (the error is fatal).
+    pub fn of<C: ClientInfo>(client: &C) -> PgWireResult<Arc<Connection>> {
+        let connection = client
+            .session_extensions()
+            .get::<Connection>()
+            .ok_or_else(|| fatal("08P01", "not authenticated".to_string()))?;
+        if connection.identity.expires_at <= Utc::now() {
+            return Err(fatal(
+                "28P01",
+                "token has expired; reconnect with a new token".to_string(),
+            ));
+        }
+        Ok(connection)
+    }
+}

@@ -1,0 +1,85 @@
+//! The one mapping from gateway errors to SQLSTATE.
+
+use lakegate_gateway::{AuthError, QueryError};
+use pgwire::error::{ErrorInfo, PgWireError};
+
+/// The SQLSTATE for each query error. Exhaustive on purpose: a new variant must be given
+/// its code here.
+pub fn sqlstate(error: &QueryError) -> &'static str {
+    match error {
+        QueryError::Syntax(_) => "42601",
+        QueryError::TableNotFound(_) => "42P01",
+        QueryError::ColumnNotFound(_) => "42703",
+        QueryError::Forbidden(_) => "42501",
+        QueryError::UnknownSetting(_) => "42704",
+        QueryError::Unsupported(_) => "0A000",
+        QueryError::Plan(_) => "42804",
+        QueryError::DivisionByZero => "22012",
+        QueryError::Data(_) => "22000",
+        QueryError::DataFile { .. } => "XX001",
+        QueryError::Cancelled => "57014",
+        QueryError::ResourcesExhausted(_) => "53200",
+        QueryError::Internal(_) => "XX000",
+    }
+}
+
+/// A query error as the client sees it.
+pub fn query_error(error: &QueryError) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".to_string(),
+        sqlstate(error).to_string(),
+        error.to_string(),
+    )))
+}
+
+/// A refused login: always fatal, so the connection closes before any query. Login
+/// failures are `28P01`, except a missing TLS layer, which is `28000`.
+pub fn auth_error(error: &AuthError, user: &str) -> PgWireError {
+    let code = match error {
+        AuthError::TooLarge
+        | AuthError::Malformed
+        | AuthError::AlgorithmNotAllowed(_)
+        | AuthError::MissingKeyId
+        | AuthError::UnknownKey
+        | AuthError::BadSignature
+        | AuthError::Expired
+        | AuthError::NotYetValid
+        | AuthError::WrongIssuer
+        | AuthError::WrongAudience
+        | AuthError::MissingClaim(_)
+        | AuthError::BadClaim(_)
+        | AuthError::UserMismatch
+        | AuthError::NoToken => "28P01",
+    };
+    fatal(
+        code,
+        format!("password authentication failed for user \"{user}\": {error}"),
+    )
+}
+
+/// A fatal error: pgwire closes the connection after sending it.
+pub fn fatal(code: &str, message: String) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "FATAL".to_string(),
+        code.to_string(),
+        message,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use lakegate_gateway::Forbidden;
+
+    use super::*;
+
+    #[test]
+    fn hidden_and_missing_share_codes_forbidden_is_42501() {
+        assert_eq!(sqlstate(&QueryError::TableNotFound("x".into())), "42P01");
+        assert_eq!(sqlstate(&QueryError::ColumnNotFound("x".into())), "42703");
+        assert_eq!(
+            sqlstate(&QueryError::Forbidden(Forbidden::Ddl("DROP".into()))),
+            "42501"
+        );
+        assert_eq!(sqlstate(&QueryError::Cancelled), "57014");
+    }
+}

@@ -1,0 +1,19 @@
+//! The Postgres wire front end.
+//!
+//! Protocol only: bytes become (principal, SQL, parameters) and Arrow batches become rows.
+//! Authentication is a cleartext password message carrying the JWT, accepted only inside
+//! TLS (or on loopback when the config allows plaintext); everything else — parsing, the
+//! statement guard, planning, permissions — is the gateway's.
+
+mod connection;
+mod encode;
+mod error;
+mod handler;
+mod server;
+mod settings;
+mod startup;
+mod statement;
+mod tls;
+
+pub use server::{PgServer, PgServerConfig};
+pub use tls::{TlsError, load_tls};

@@ -1,0 +1,140 @@
+//! Client settings: `SET`, `RESET` and `SHOW` answered from the connection, never the engine.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use futures::{Sink, SinkExt, stream};
+use lakegate_gateway::QueryError;
+use lakegate_gateway::setting::{KNOWN, known};
+use pgwire::api::ClientInfo;
+use pgwire::api::Type;
+use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::startup::ParameterStatus;
+
+use crate::error::query_error;
+
+/// Sets (or, with `None`, resets) a client setting and echoes reported ones to the client.
+pub async fn set<C>(client: &mut C, name: &str, value: Option<String>) -> PgWireResult<Response>
+where
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let key = name.to_ascii_lowercase();
+    let known = known(name);
+    if known.is_none() && !name.contains('.') {
+        return Err(query_error(&QueryError::UnknownSetting(name.to_string())));
+    }
+    let value = value.unwrap_or_else(|| known.map_or(String::new(), |k| k.default.to_string()));
+    client.metadata_mut().insert(key, value.clone());
+    if let Some(k) = known.filter(|k| k.reported) {
+        client
+            .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                k.name.to_string(),
+                value,
+            )))
+            .await?;
+    }
+    Ok(Response::Execution(Tag::new("SET")))
+}
+
+/// `RESET name` or `RESET ALL`.
+pub async fn reset<C>(client: &mut C, name: Option<&str>) -> PgWireResult<Response>
+where
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    match name {
+        Some(name) => {
+            set(client, name, None).await?;
+        }
+        None => {
+            let changed: Vec<&str> = KNOWN
+                .iter()
+                .filter(|k| client.metadata().contains_key(&k.name.to_ascii_lowercase()))
+                .map(|k| k.name)
+                .collect();
+            for name in changed {
+                set(client, name, None).await?;
+            }
+        }
+    }
+    Ok(Response::Execution(Tag::new("RESET")))
+}
+
+/// `SHOW name` (one row, one text column named after the setting) or `SHOW ALL`.
+pub fn show<C: ClientInfo>(client: &C, name: &str) -> PgWireResult<Response> {
+    if name.eq_ignore_ascii_case("all") {
+        let rows: Vec<Vec<String>> = KNOWN
+            .iter()
+            .map(|k| vec![k.name.to_string(), current(client, k.name), String::new()])
+            .collect();
+        return text_rows(&["name", "setting", "description"], rows);
+    }
+    let canonical = match known(name) {
+        Some(k) => k.name.to_string(),
+        None if name.contains('.')
+            && client.metadata().contains_key(&name.to_ascii_lowercase()) =>
+        {
+            name.to_string()
+        }
+        None if name.eq_ignore_ascii_case("transaction isolation level") => {
+            return text_rows(
+                &["transaction_isolation"],
+                vec![vec!["read committed".to_string()]],
+            );
+        }
+        None => return Err(query_error(&QueryError::UnknownSetting(name.to_string()))),
+    };
+    text_rows(
+        &[canonical.to_ascii_lowercase().as_str()],
+        vec![vec![current(client, &canonical)]],
+    )
+}
+
+/// The result columns of `SHOW name`, for Describe.
+pub fn show_fields(name: &str) -> Vec<FieldInfo> {
+    let column = known(name).map_or(name.to_ascii_lowercase(), |k| k.name.to_ascii_lowercase());
+    vec![FieldInfo::new(
+        column,
+        None,
+        None,
+        Type::TEXT,
+        FieldFormat::Text,
+    )]
+}
+
+fn current<C: ClientInfo>(client: &C, name: &str) -> String {
+    client
+        .metadata()
+        .get(&name.to_ascii_lowercase())
+        .cloned()
+        .or_else(|| known(name).map(|k| k.default.to_string()))
+        .unwrap_or_default()
+}
+
+fn text_rows(columns: &[&str], rows: Vec<Vec<String>>) -> PgWireResult<Response> {
+    let fields = Arc::new(
+        columns
+            .iter()
+            .map(|c| FieldInfo::new(c.to_string(), None, None, Type::TEXT, FieldFormat::Text))
+            .collect::<Vec<_>>(),
+    );
+    let encoded = rows
+        .into_iter()
+        .map(|row| {
+            let mut encoder = DataRowEncoder::new(Arc::clone(&fields));
+            for value in row {
+                encoder.encode_field(&value)?;
+            }
+            Ok(encoder.take_row())
+        })
+        .collect::<Vec<PgWireResult<_>>>();
+    Ok(Response::Query(QueryResponse::new(
+        fields,
+        stream::iter(encoded),
+    )))
+}

@@ -1,0 +1,122 @@
+//! Prepared statements for the extended protocol.
+
+use std::sync::Arc;
+
+use arrow_pg::datatypes::{arrow_schema_to_pg_fields, into_pg_type};
+use async_trait::async_trait;
+use lakegate_gateway::arrow::datatypes::DataType;
+use lakegate_gateway::{Action, Gateway, LogicalPlan, QueryError, Session, Statement};
+use pgwire::api::portal::Format;
+use pgwire::api::results::FieldInfo;
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::{ClientInfo, Type};
+use pgwire::error::PgWireResult;
+
+use crate::connection::Connection;
+use crate::error::query_error;
+use crate::settings::show_fields;
+
+/// A parsed statement and what the guard decided about it. Queries keep the plan made at
+/// Parse for Describe; Execute plans again, so a policy or lake change since Parse applies.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub statement: Statement,
+    pub action: Action,
+    pub plan: Option<LogicalPlan>,
+}
+
+impl Prepared {
+    fn parameter_types(&self) -> PgWireResult<Vec<Option<DataType>>> {
+        match &self.plan {
+            Some(plan) => Session::parameter_types(plan).map_err(|e| query_error(&e)),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+/// Parses and plans statements for the extended protocol as the connected principal.
+pub struct StatementParser {
+    pub gateway: Arc<Gateway>,
+}
+
+#[async_trait]
+impl QueryParser for StatementParser {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(
+        &self,
+        client: &C,
+        sql: &str,
+        _types: &[Option<Type>],
+    ) -> PgWireResult<Option<Prepared>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let connection = Connection::of(client)?;
+        let mut statements = self.gateway.parse(sql).map_err(|e| query_error(&e))?;
+        if statements.len() > 1 {
+            return Err(query_error(&QueryError::Syntax(
+                "cannot insert multiple commands into a prepared statement".to_string(),
+            )));
+        }
+        let Some(statement) = statements.pop() else {
+            return Ok(None);
+        };
+        let action = self
+            .gateway
+            .classify(&statement)
+            .map_err(|e| query_error(&e))?;
+        let plan = match action {
+            Action::Query => {
+                let session = self
+                    .gateway
+                    .session(&connection.identity.principal)
+                    .await
+                    .map_err(|e| query_error(&e))?;
+                Some(
+                    session
+                        .plan(&statement)
+                        .await
+                        .map_err(|e| query_error(&e))?,
+                )
+            }
+            _ => None,
+        };
+        Ok(Some(Prepared {
+            statement,
+            action,
+            plan,
+        }))
+    }
+
+    fn get_parameter_types(&self, prepared: &Prepared) -> PgWireResult<Vec<Type>> {
+        prepared
+            .parameter_types()?
+            .iter()
+            .map(|t| match t {
+                Some(t) => into_pg_type(t),
+                None => Ok(Type::TEXT),
+            })
+            .collect()
+    }
+
+    fn get_result_schema(
+        &self,
+        prepared: &Prepared,
+        format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        match (&prepared.plan, &prepared.action) {
+            (Some(plan), _) => {
+                let schema = Session::result_schema(plan);
+                arrow_schema_to_pg_fields(&schema, format.unwrap_or(&Format::UnifiedText), None)
+            }
+            (None, Action::Show(name)) => Ok(show_fields(name)),
+            (None, _) => Ok(Vec::new()),
+        }
+    }
+}
+
+/// The types to decode bound parameters as: the client's, else the plan's.
+pub fn parameter_types(prepared: &Prepared) -> PgWireResult<Vec<Option<DataType>>> {
+    prepared.parameter_types()
+}

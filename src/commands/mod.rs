@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod check;
+pub mod demo;
+pub mod serve;
+pub mod tables;
+pub mod token;

@@ -1,0 +1,215 @@
+//! The server config file: one TOML file, every section checked for unknown keys.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use lakegate_gateway::IdentityConfig;
+use lakegate_lake::LakeConfig;
+use lakegate_policy::Policy;
+use serde::Deserialize;
+use thiserror::Error;
+
+/// The whole config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The database name clients see (`current_database()`).
+    #[serde(default = "default_database")]
+    pub database: String,
+    #[serde(default)]
+    pub server: ServerConfig,
+    pub tls: Option<TlsConfig>,
+    pub lake: LakeConfig,
+    pub identity: IdentityConfig,
+    #[serde(default)]
+    pub engine: EngineSection,
+    /// The policy in a file of its own (relative to this file)…
+    pub policy_file: Option<PathBuf>,
+    /// …or inline as a `[policy]` table.
+    pub policy: Option<Policy>,
+}
+
+fn default_database() -> String {
+    "lake".to_string()
+}
+
+/// Listen addresses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    #[serde(default = "default_pg")]
+    pub pg: SocketAddr,
+    #[serde(default = "default_flight")]
+    pub flight: SocketAddr,
+    #[serde(default = "default_http")]
+    pub http: SocketAddr,
+    /// Development only: accept logins without TLS from loopback clients.
+    #[serde(default)]
+    pub allow_plaintext_loopback: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            pg: default_pg(),
+            flight: default_flight(),
+            http: default_http(),
+            allow_plaintext_loopback: false,
+        }
+    }
+}
+
+fn default_pg() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 5433))
+}
+
+fn default_flight() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 50051))
+}
+
+fn default_http() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9187))
+}
+
+/// Certificate and key (PEM), relative to the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Engine tuning.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSection {
+    /// Threads per query; 0 means one per core.
+    #[serde(default)]
+    pub target_partitions: usize,
+}
+
+/// A config that cannot be used; the message names the file and, for syntax, the line.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: String,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("{path}: {source}")]
+    Policy {
+        path: String,
+        #[source]
+        source: lakegate_policy::PolicyError,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// A loaded config and the folder its relative paths start from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub policy: Policy,
+    pub dir: PathBuf,
+    pub path: PathBuf,
+}
+
+impl Loaded {
+    /// A path from the config, made absolute against the config's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        self.dir.join(path)
+    }
+
+    /// Reads the config and its policy, refusing anything malformed or inconsistent.
+    pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: shown.clone(),
+            source,
+        })?;
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let policy = load_policy(&config, &dir, &shown)?;
+        let loaded = Loaded {
+            config,
+            policy,
+            dir,
+            path: path.to_path_buf(),
+        };
+        loaded.validate()?;
+        Ok(loaded)
+    }
+
+    /// Re-reads only the policy, for a reload.
+    pub fn reload_policy(&self) -> Result<Policy, ConfigError> {
+        let fresh = Loaded::load(&self.path)?;
+        Ok(fresh.policy)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: self.path.display().to_string(),
+            message,
+        };
+        if self.config.lake.zones.is_empty() {
+            return Err(invalid(
+                "[lake.zones] must name at least one zone".to_string(),
+            ));
+        }
+        for zone in self.policy.zones() {
+            if !self.config.lake.zones.contains_key(zone) {
+                return Err(invalid(format!(
+                    "the policy names zone `{zone}`, which [lake.zones] does not configure"
+                )));
+            }
+        }
+        let server = &self.config.server;
+        if self.config.tls.is_none() {
+            for (name, addr) in [("pg", server.pg), ("flight", server.flight)] {
+                if !addr.ip().is_loopback() {
+                    return Err(invalid(format!(
+                        "server.{name} = {addr} is not a loopback address, and no [tls] is configured"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn load_policy(config: &Config, dir: &Path, shown: &str) -> Result<Policy, ConfigError> {
+    match (&config.policy, &config.policy_file) {
+        (Some(policy), None) => Ok(policy.clone()),
+        (None, Some(file)) => {
+            let path = dir.join(file);
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: shown.clone(),
+                source,
+            })?;
+            Policy::parse(&text).map_err(|source| ConfigError::Policy {
+                path: shown,
+                source,
+            })
+        }
+        _ => Err(ConfigError::Invalid {
+            path: shown.to_string(),
+            message: "give exactly one of `policy_file` or a [policy] table".to_string(),
+        }),
+    }
+}

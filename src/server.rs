@@ -1,0 +1,162 @@
+//! Building the running server from a config: lake, engine, gateway, front ends.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use lakegate_engine::{Engine, EngineConfig};
+use lakegate_gateway::{Gateway, GatewayParts, TokenVerifier};
+use lakegate_lake::Lake;
+use lakegate_pg::{PgServer, PgServerConfig, load_tls};
+use tokio::net::TcpListener;
+use tracing::{error, info, warn};
+
+use crate::config::Loaded;
+use crate::http;
+
+/// Addresses that override the config.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Overrides {
+    pub pg: Option<SocketAddr>,
+    pub flight: Option<SocketAddr>,
+    pub http: Option<SocketAddr>,
+}
+
+/// A server that has listed the lake and bound its ports.
+pub struct Server {
+    loaded: Loaded,
+    gateway: Arc<Gateway>,
+    pg: PgServer,
+    http: TcpListener,
+}
+
+impl Server {
+    /// Opens the lake, lists it once, and binds every port. Fails before serving anything.
+    pub async fn build(loaded: Loaded, overrides: Overrides) -> Result<Server, String> {
+        let config = &loaded.config;
+        let lake = Arc::new(Lake::open(&config.lake, &loaded.dir).map_err(|e| e.to_string())?);
+        let engine = Engine::new(
+            &lake,
+            EngineConfig {
+                database: config.database.clone(),
+                target_partitions: config.engine.target_partitions,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        let snapshot = lake.refresh().await;
+        info!(tables = snapshot.tables.len(), "lake listed");
+        for e in &snapshot.zone_errors {
+            warn!(error = %e, "zone could not be listed");
+        }
+        let verifier = TokenVerifier::new(
+            config.identity.clone(),
+            &loaded.resolve(&config.identity.jwks_file),
+        )?;
+        let gateway = Arc::new(Gateway::new(GatewayParts {
+            lake,
+            engine,
+            policy: loaded.policy.clone(),
+            verifier,
+        }));
+        let tls = match &config.tls {
+            Some(t) => Some(
+                load_tls(&loaded.resolve(&t.cert), &loaded.resolve(&t.key))
+                    .map_err(|e| e.to_string())?,
+            ),
+            None => None,
+        };
+        let pg_addr = overrides.pg.unwrap_or(config.server.pg);
+        let http_addr = overrides.http.unwrap_or(config.server.http);
+        for (name, addr) in [("pg", Some(pg_addr)), ("flight", overrides.flight)] {
+            if let Some(addr) = addr
+                && !addr.ip().is_loopback()
+                && tls.is_none()
+            {
+                return Err(format!(
+                    "refusing to listen for {name} on {addr} without TLS: configure [tls]"
+                ));
+            }
+        }
+        if overrides.flight.is_some() {
+            warn!("the Flight SQL front end is not part of this build yet; --flight is ignored");
+        }
+        let pg_listener = TcpListener::bind(pg_addr)
+            .await
+            .map_err(|e| format!("binding {pg_addr}: {e}"))?;
+        let http = TcpListener::bind(http_addr)
+            .await
+            .map_err(|e| format!("binding {http_addr}: {e}"))?;
+        let pg = PgServer::new(
+            pg_listener,
+            Arc::clone(&gateway),
+            PgServerConfig {
+                tls,
+                allow_plaintext_loopback: config.server.allow_plaintext_loopback,
+            },
+        );
+        Ok(Server {
+            loaded,
+            gateway,
+            pg,
+            http,
+        })
+    }
+
+    pub fn pg_addr(&self) -> Option<SocketAddr> {
+        self.pg.local_addr().ok()
+    }
+
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.local_addr().ok()
+    }
+
+    /// Serves until SIGINT or SIGTERM; SIGHUP re-reads the policy (a bad one is refused
+    /// and the old one kept).
+    pub async fn run(self) -> Result<(), String> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let http = tokio::spawn(http::serve(
+            self.http,
+            Arc::clone(&self.gateway),
+            stopped(stop_rx.clone()),
+        ));
+        let pg = tokio::spawn(self.pg.run(stopped(stop_rx)));
+        wait_for_signals(&self.loaded, &self.gateway).await;
+        info!("shutting down");
+        let _ = stop_tx.send(true);
+        let _ = pg.await;
+        let _ = http.await;
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_signals(loaded: &Loaded, gateway: &Gateway) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => match loaded.reload_policy() {
+                Ok(policy) => {
+                    gateway.replace_policy(policy);
+                    info!("policy reloaded");
+                }
+                Err(e) => error!(error = %e, "policy reload refused; keeping the current policy"),
+            },
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signals(_: &Loaded, _: &Gateway) {
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,389 @@
+//! End-to-end with the real `psql` client against the real server.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{BIN, Demo, ROWS, stderr, stdout};
+
+const LATEST_COUNT: &str = "SELECT count(*) FROM parking_raw_zone.liberator_pcn_tickets_latest";
+
+#[test]
+fn parking_persona_counts_the_latest_import_over_tls() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let out = server.psql(&demo.parking_token(), "require", LATEST_COUNT);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), (ROWS / 7).to_string());
+}
+
+#[test]
+fn public_persona_cannot_see_parking_anywhere() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let token = demo.public_token();
+
+    let out = server.psql(&token, "require", LATEST_COUNT);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("42P01"), "{}", stderr(&out));
+
+    let schemas = server.psql_as("token", &token, "require", &["-c", "\\dn"]);
+    assert!(schemas.status.success(), "{}", stderr(&schemas));
+    assert!(
+        stdout(&schemas).contains("unrestricted_raw_zone"),
+        "{}",
+        stdout(&schemas)
+    );
+    assert!(
+        !stdout(&schemas).contains("parking"),
+        "{}",
+        stdout(&schemas)
+    );
+
+    for sql in [
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema LIKE 'parking%'",
+        "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'parking%'",
+        "SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname LIKE 'parking%'",
+        "SELECT count(*) FROM pg_catalog.pg_class WHERE relname LIKE 'liberator%'",
+    ] {
+        let out = server.psql(&token, "require", sql);
+        assert!(out.status.success(), "{sql}: {}", stderr(&out));
+        assert_eq!(stdout(&out).trim(), "0", "{sql}");
+    }
+}
+
+#[test]
+fn hidden_and_missing_tables_give_the_same_error() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let token = demo.public_token();
+    let hidden = server.psql(&token, "require", "SELECT * FROM parking_raw_zone.permits");
+    let missing = server.psql(
+        &token,
+        "require",
+        "SELECT * FROM parking_raw_zone.no_such_table",
+    );
+    let shape = |s: String| s.replace("permits", "X").replace("no_such_table", "X");
+    assert_eq!(shape(stderr(&hidden)), shape(stderr(&missing)));
+    assert!(stderr(&hidden).contains("42P01"));
+}
+
+#[test]
+fn psql_meta_commands_list_and_describe() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let token = demo.parking_token();
+    let out = server.psql_as(
+        "token",
+        &token,
+        "require",
+        &["-c", "\\dt parking_raw_zone.*"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("liberator_pcn_tickets"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("permits"), "{}", stdout(&out));
+
+    let out = server.psql_as(
+        "token",
+        &token,
+        "require",
+        &["-c", "\\d parking_raw_zone.liberator_pcn_tickets"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    for column in ["pcn", "vrm", "ward_code", "amount", "import_date"] {
+        assert!(
+            stdout(&out).contains(column),
+            "missing {column}: {}",
+            stdout(&out)
+        );
+    }
+}
+
+#[test]
+fn bad_tokens_and_wrong_users_are_refused_before_any_query() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let out = server.psql("not-a-token", "require", "SELECT 1");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("password authentication failed"),
+        "{}",
+        stderr(&out)
+    );
+
+    let token = demo.parking_token();
+    let out = server.psql_as("someone.else", &token, "require", &["-c", "SELECT 1"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("user name does not match"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = server.psql_as(
+        "pat.parking",
+        &token,
+        "require",
+        &["-c", "SELECT current_database()"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "lake");
+}
+
+#[test]
+fn plaintext_is_refused_unless_allowed_on_loopback() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let token = demo.parking_token();
+    let out = server.psql(&token, "disable", "SELECT 1");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("TLS is required"), "{}", stderr(&out));
+    drop(server);
+
+    demo.edit_config(
+        "allow_plaintext_loopback = false",
+        "allow_plaintext_loopback = true",
+    );
+    let server = demo.serve();
+    let out = server.psql(&token, "disable", "SELECT 1");
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn writes_and_engine_settings_are_permission_denied() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let token = demo.parking_token();
+    for sql in [
+        "DROP TABLE parking_raw_zone.permits",
+        "CREATE TABLE x AS SELECT 1",
+        "INSERT INTO parking_raw_zone.permits SELECT * FROM parking_raw_zone.permits",
+        "COPY parking_raw_zone.permits FROM '/etc/passwd'",
+        "SET datafusion.execution.target_partitions = 1",
+        "SELECT * FROM '/etc/passwd'",
+        "EXPLAIN ANALYZE SELECT 1",
+    ] {
+        let out = server.psql(&token, "require", sql);
+        assert!(!out.status.success(), "{sql} succeeded");
+        assert!(stderr(&out).contains("42501"), "{sql}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn compatibility_statements_just_work() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let out = server.psql_as(
+        "token",
+        &demo.parking_token(),
+        "require",
+        &[
+            "-c",
+            "BEGIN",
+            "-c",
+            "SET application_name = 'lakegate-test'",
+            "-c",
+            "SHOW application_name",
+            "-c",
+            "SELECT 1; SELECT 2",
+            "-c",
+            ";",
+            "-c",
+            "COMMIT",
+            "-c",
+            "SHOW transaction isolation level",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("lakegate-test"), "{text}");
+    assert!(text.contains("1\n2"), "{text}");
+    assert!(text.contains("read committed"), "{text}");
+}
+
+#[test]
+fn errors_carry_their_sqlstate_and_the_session_survives() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let token = demo.parking_token();
+    for (sql, code) in [
+        ("SELEC 1", "42601"),
+        ("SELECT nope FROM parking_raw_zone.permits", "42703"),
+        ("SELECT 1/0", "22012"),
+        ("SET no_such_setting = 1", "42704"),
+    ] {
+        let out = server.psql(&token, "require", sql);
+        assert!(stderr(&out).contains(code), "{sql}: {}", stderr(&out));
+    }
+    let out = server.psql(&token, "require", "SELECT 42");
+    assert_eq!(stdout(&out).trim(), "42");
+}
+
+#[test]
+fn drifting_schema_is_merged_and_stays_readable() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let token = demo.parking_token();
+    let out = server.psql(
+        &token,
+        "require",
+        "SELECT data_type FROM information_schema.columns WHERE table_schema = 'parking_raw_zone' AND table_name = 'permits' AND column_name = 'permit_id'",
+    );
+    assert_eq!(stdout(&out).trim(), "Int64", "{}", stderr(&out));
+    let out = server.psql(
+        &token,
+        "require",
+        "SELECT count(*), count(channel), min(import_date) FROM parking_raw_zone.permits",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let per_day = (ROWS / 70).to_string();
+    let expected = format!("{}|{}|20241118", 7 * (ROWS / 70), 4 * (ROWS / 70));
+    assert_eq!(stdout(&out).trim(), expected, "per day {per_day}");
+}
+
+#[test]
+fn snapshot_datasets_have_a_latest_view() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let out = server.psql(
+        &demo.public_token(),
+        "require",
+        "SELECT DISTINCT snapshot_date FROM unrestricted_raw_zone.llpg_addresses_latest",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "20241101");
+}
+
+#[test]
+fn a_corrupt_file_fails_its_query_naming_the_table_and_nothing_else() {
+    let demo = Demo::new();
+    let bad = demo.path("lake/raw/housing/repairs/import_year=2024/import_month=11/import_day=20/import_date=20241120/part-99999.parquet");
+    std::fs::write(&bad, b"PAR1 this is not really parquet PAR1").expect("write corrupt file");
+    let good = demo.path("lake/raw/housing/repairs/import_year=2024/import_month=11/import_day=21/import_date=20241121/part-00000.parquet");
+    let bytes = std::fs::read(&good).expect("read");
+    std::fs::write(
+        good.with_file_name("part-99998.parquet"),
+        &bytes[..bytes.len() / 2],
+    )
+    .expect("write truncated file");
+    let mut server = demo.serve();
+    let token = demo.token("dee.engineer", &["housing"], &["engineer"]);
+    let out = server.psql(
+        &token,
+        "require",
+        "SELECT count(*), max(priority) FROM housing_raw_zone.repairs",
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("housing_raw_zone.repairs"), "{err}");
+    assert!(
+        !err.contains("part-99999"),
+        "a user sees no file paths: {err}"
+    );
+    let out = server.psql(
+        &token,
+        "require",
+        "SELECT count(*) FROM housing_raw_zone.tenancies",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(server.alive());
+}
+
+#[test]
+fn a_garbage_startup_packet_closes_only_that_connection() {
+    let demo = Demo::new();
+    let mut server = demo.serve();
+    for garbage in [
+        &b"\x00\x00\x00\x08\xde\xad\xbe\xef"[..],
+        &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        &b"\xff\xff\xff\xff\x00\x03\x00\x00user\x00"[..],
+    ] {
+        let mut socket = TcpStream::connect(server.pg).expect("connect");
+        socket
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .expect("timeout");
+        socket.write_all(garbage).expect("write");
+        let mut buf = Vec::new();
+        let _ = socket.read_to_end(&mut buf);
+    }
+    assert!(server.alive());
+    let out = server.psql(&demo.parking_token(), "require", "SELECT 1");
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_bad_config_is_refused_naming_the_line() {
+    let demo = Demo::new();
+    demo.edit_config(
+        "listing_ttl_secs = 60",
+        "listing_ttl_secs = 60\nlisting_tll_secs = 5",
+    );
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(demo.config())
+        .args(["--pg", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .output()
+        .expect("run serve");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("line 17"), "{err}");
+    assert!(err.contains("listing_tll_secs"), "{err}");
+}
+
+#[test]
+fn new_partitions_appear_without_a_restart() {
+    let demo = Demo::new();
+    demo.edit_config("listing_ttl_secs = 60", "listing_ttl_secs = 1");
+    let server = demo.serve();
+    let token = demo.parking_token();
+    let dataset = demo.path("lake/raw/parking/liberator/liberator_pcn_tickets");
+    let from = dataset.join("import_year=2024/import_month=11/import_day=24/import_date=20241124");
+    let to = dataset.join("import_year=2024/import_month=11/import_day=25/import_date=20241125");
+    std::fs::create_dir_all(&to).expect("mkdir");
+    std::fs::copy(
+        from.join("part-00000.parquet"),
+        to.join("part-00000.parquet"),
+    )
+    .expect("copy");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = server.psql(
+            &token,
+            "require",
+            "SELECT max(import_date) FROM parking_raw_zone.liberator_pcn_tickets_latest",
+        );
+        if stdout(&out).trim() == "20241125" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "new partition never appeared: {}",
+            stdout(&out)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn health_endpoint_answers() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    for path in ["/healthz", "/readyz"] {
+        let mut socket = TcpStream::connect(server.http).expect("connect");
+        write!(
+            socket,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .expect("write");
+        let mut response = String::new();
+        socket.read_to_string(&mut response).expect("read");
+        assert!(response.starts_with("HTTP/1.1 200"), "{path}: {response}");
+    }
+}

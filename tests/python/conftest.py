@@ -1,0 +1,84 @@
+"""Fixtures: a demo lake and the real lakegate server on free ports.
+
+The binary comes from LAKEGATE_BIN (scripts/test builds it and sets it)."""
+
+import os
+import re
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+BIN = os.environ.get("LAKEGATE_BIN", str(Path(__file__).resolve().parents[2] / "target/debug/lakegate"))
+ROWS = 14_000
+
+
+class Lakegate:
+    """A demo lake and a running server, with helpers to mint tokens."""
+
+    def __init__(self, root: Path, edit=None):
+        self.dir = root / "demo"
+        out = subprocess.run(
+            [BIN, "demo", "--no-serve", "--rows", str(ROWS), "--dir", str(self.dir)],
+            capture_output=True, text=True, check=False,
+        )
+        assert out.returncode == 0, out.stderr
+        self.config = self.dir / "lakegate.toml"
+        if edit:
+            self.config.write_text(edit(self.config.read_text()))
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--config", str(self.config), "--pg", "127.0.0.1:0", "--http", "127.0.0.1:0"],
+            stdout=subprocess.PIPE, text=True,
+        )
+        self.port = None
+        for line in self.proc.stdout:
+            m = re.match(r"lakegate: postgres listening on 127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                break
+        assert self.port, "server did not start"
+        # Keep draining stdout so the server never blocks on a full pipe.
+        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
+
+    def token(self, sub, departments=(), groups=(), ttl="1h"):
+        args = [BIN, "token", "--config", str(self.config), "--sub", sub, "--ttl", ttl]
+        for d in departments:
+            args += ["--department", d]
+        for g in groups:
+            args += ["--group", g]
+        out = subprocess.run(args, capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+
+    def parking(self):
+        return self.token("pat.parking", ["parking"], ["analyst", "operational"])
+
+    def engineer(self):
+        return self.token("dee.engineer", ["parking", "housing", "revenues"], ["engineer"])
+
+    def public(self):
+        return self.token("max.public")
+
+    def dsn(self, token, user="token", sslmode="require"):
+        return dict(host="127.0.0.1", port=self.port, dbname="lake", user=user,
+                    password=token, sslmode=sslmode, connect_timeout=10)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def lakegate(tmp_path_factory):
+    server = Lakegate(tmp_path_factory.mktemp("lakegate"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def strict_lakegate(tmp_path_factory):
+    """A server that allows no clock skew, so short-lived tokens expire on time."""
+    server = Lakegate(tmp_path_factory.mktemp("strict"),
+                      edit=lambda text: text.replace('audience = "lakegate"', 'audience = "lakegate"\nleeway_secs = 0'))
+    yield server
+    server.stop()

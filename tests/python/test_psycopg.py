@@ -1,0 +1,173 @@
+"""End-to-end with psycopg 3 (text and binary results) against the real server."""
+
+import datetime
+import decimal
+import threading
+import time
+
+import psycopg
+import pytest
+from psycopg import errors
+
+import rawpg
+
+ROWS_PER_DAY = 14_000 // 7
+LATEST = "SELECT count(*) FROM parking_raw_zone.liberator_pcn_tickets_latest"
+
+
+def connect(lakegate, token, autocommit=False, **kw):
+    return psycopg.connect(**lakegate.dsn(token, **kw), autocommit=autocommit)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_parking_persona_counts_latest_import(lakegate, binary):
+    with connect(lakegate, lakegate.parking()) as conn:
+        cur = conn.cursor(binary=binary)
+        assert cur.execute(LATEST).fetchone() == (ROWS_PER_DAY,)
+
+
+def test_public_persona_gets_42p01_and_sees_no_parking(lakegate):
+    with connect(lakegate, lakegate.public()) as conn:
+        with pytest.raises(errors.UndefinedTable):
+            conn.execute(LATEST)
+        conn.rollback()
+        schemas = {r[0] for r in conn.execute("SELECT schema_name FROM information_schema.schemata")}
+        assert "unrestricted_raw_zone" in schemas
+        assert not any(s.startswith("parking") for s in schemas)
+        tables = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema LIKE 'parking%'").fetchone()
+        assert tables == (0,)
+        wards = conn.execute("SELECT count(*) FROM unrestricted_raw_zone.wards").fetchone()
+        assert wards == (21,)
+
+
+@pytest.mark.parametrize("token", [
+    "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+    "garbage",
+    "x" * 9000,
+])
+def test_bad_tokens_get_28p01_before_any_query(lakegate, token):
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        connect(lakegate, token)
+    outcome, fields = rawpg.login("127.0.0.1", lakegate.port, "token", token)
+    assert outcome == "error"
+    assert fields["C"] == "28P01"
+    assert fields["S"] == "FATAL"
+    assert token not in fields["M"]
+
+
+def test_a_token_for_another_user_gets_28p01(lakegate):
+    outcome, fields = rawpg.login("127.0.0.1", lakegate.port, "someone.else", lakegate.parking())
+    assert (outcome, fields.get("C")) == ("error", "28P01")
+    assert rawpg.login("127.0.0.1", lakegate.port, "pat.parking", lakegate.parking()) == ("ok", {})
+
+
+def test_plaintext_login_is_refused(lakegate):
+    outcome, fields = rawpg.login("127.0.0.1", lakegate.port, "token", lakegate.parking(), tls=False)
+    assert (outcome, fields.get("C")) == ("error", "28000")
+
+
+def test_an_expired_session_is_closed(strict_lakegate):
+    token = strict_lakegate.token("pat.parking", ["parking"], ["analyst"], ttl="3s")
+    conn = connect(strict_lakegate, token, autocommit=True)
+    assert conn.execute("SELECT 1").fetchone() == (1,)
+    time.sleep(4)
+    with pytest.raises(psycopg.OperationalError, match="expired"):
+        conn.execute("SELECT 1")
+    # The server closed the session: nothing more runs on it.
+    with pytest.raises(psycopg.OperationalError):
+        conn.execute("SELECT 1")
+    with pytest.raises(psycopg.OperationalError, match="expired"):
+        connect(strict_lakegate, token)
+
+
+def test_drop_table_is_42501(lakegate):
+    with connect(lakegate, lakegate.parking()) as conn:
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("DROP TABLE parking_raw_zone.permits")
+
+
+def test_parameters_bind_in_text_and_binary(lakegate):
+    with connect(lakegate, lakegate.parking()) as conn:
+        for binary in (False, True):
+            cur = conn.cursor(binary=binary)
+            row = cur.execute(
+                "SELECT count(*) FROM parking_raw_zone.liberator_pcn_tickets "
+                "WHERE import_date = %s AND officer_id >= %s AND is_paid = %s",
+                ("20241124", 100, True)).fetchone()
+            assert 0 < row[0] < ROWS_PER_DAY
+
+
+def test_every_demo_type_decodes_the_same_in_text_and_binary(lakegate):
+    token = lakegate.engineer()
+    with connect(lakegate, token) as conn:
+        tables = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema LIKE '%zone' ORDER BY 1, 2").fetchall()
+        assert len(tables) >= 10
+        for schema, table in tables:
+            width = len(conn.execute(f"SELECT * FROM {schema}.{table} LIMIT 0").description)
+            order = ", ".join(str(i + 1) for i in range(width))
+            sql = f"SELECT * FROM {schema}.{table} ORDER BY {order} LIMIT 50"
+            text = conn.cursor(binary=False).execute(sql).fetchall()
+            binary = conn.cursor(binary=True).execute(sql).fetchall()
+            assert text == binary, f"{schema}.{table}"
+            assert text, f"{schema}.{table} is empty"
+
+
+def test_values_have_python_types(lakegate):
+    with connect(lakegate, lakegate.parking()) as conn:
+        row = conn.cursor(binary=True).execute(
+            "SELECT pcn, pcn_issue_date, pcn_issue_datetime, amount, is_paid, officer_id, import_date "
+            "FROM parking_raw_zone.liberator_pcn_tickets_latest LIMIT 1").fetchone()
+        pcn, issued, issued_at, amount, paid, officer, import_date = row
+        assert pcn.startswith("HY")
+        assert issued == datetime.date(2024, 11, 23)
+        assert isinstance(issued_at, datetime.datetime)
+        assert amount in (decimal.Decimal("110.00"), decimal.Decimal("160.00"))
+        assert isinstance(paid, bool) and isinstance(officer, int)
+        assert import_date == "20241124"
+
+
+def test_streaming_a_large_result_in_batches(lakegate):
+    with connect(lakegate, lakegate.parking()) as conn:
+        cur = conn.cursor(binary=True)
+        cur.execute("SELECT * FROM parking_raw_zone.liberator_pcn_tickets")
+        seen = 0
+        while batch := cur.fetchmany(1000):
+            seen += len(batch)
+        assert seen == ROWS_PER_DAY * 7
+
+
+def test_cancel_gets_57014_and_the_connection_survives(lakegate):
+    with connect(lakegate, lakegate.parking()) as conn:
+        timer = threading.Timer(1.0, conn.cancel)
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(errors.QueryCanceled):
+            conn.execute("SELECT count(*) FROM generate_series(1, 20000000000)")
+        assert time.monotonic() - started < 30
+        conn.rollback()
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_errors_do_not_break_the_session(lakegate):
+    with connect(lakegate, lakegate.parking()) as conn:
+        conn.autocommit = True
+        with pytest.raises(errors.SyntaxError):
+            conn.execute("SELEC 1")
+        with pytest.raises(errors.UndefinedColumn):
+            conn.execute("SELECT nope FROM parking_raw_zone.permits")
+        with pytest.raises(errors.DivisionByZero):
+            conn.execute("SELECT 1/0")
+        assert conn.execute("SELECT 2").fetchone() == (2,)
+
+
+def test_transactions_and_settings_round_trip(lakegate):
+    with connect(lakegate, lakegate.parking()) as conn:
+        conn.execute("SET application_name = 'psycopg-test'")
+        assert conn.execute("SHOW application_name").fetchone() == ("psycopg-test",)
+        assert conn.info.parameter_status("application_name") == "psycopg-test"
+        conn.commit()
+        with conn.transaction():
+            assert conn.execute("SELECT 3").fetchone() == (3,)
