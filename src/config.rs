@@ -213,3 +213,35 @@ fn load_policy(config: &Config, dir: &Path, shown: &str) -> Result<Policy, Confi
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_and_policy_load() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/lakegate.example.toml");
+        let loaded = Loaded::load(&path).unwrap();
+        assert_eq!(loaded.config.lake.zones.len(), 4);
+        assert_eq!(loaded.policy.department_access.len(), 3);
+    }
+
+    #[test]
+    fn public_addresses_without_tls_are_refused() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/lakegate.example.toml");
+        let mut loaded = Loaded::load(&path).unwrap();
+        loaded.config.tls = None;
+        loaded.config.server.pg = "0.0.0.0:5433".parse().unwrap();
+        let err = loaded.validate().unwrap_err().to_string();
+        assert!(err.contains("not a loopback address"), "{err}");
+    }
+
+    #[test]
+    fn policies_naming_unknown_zones_are_refused() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/lakegate.example.toml");
+        let mut loaded = Loaded::load(&path).unwrap();
+        loaded.config.lake.zones.remove("landing");
+        let err = loaded.validate().unwrap_err().to_string();
+        assert!(err.contains("zone `landing`"), "{err}");
+    }
+}

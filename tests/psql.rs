@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{BIN, Demo, ROWS, stderr, stdout};
+use common::{BIN, Demo, ROWS, Server, TestHost, stderr, stdout};
 
 const LATEST_COUNT: &str = "SELECT count(*) FROM parking_raw_zone.liberator_pcn_tickets_latest";
 
@@ -386,4 +386,43 @@ fn health_endpoint_answers() {
         socket.read_to_string(&mut response).expect("read");
         assert!(response.starts_with("HTTP/1.1 200"), "{path}: {response}");
     }
+}
+
+#[test]
+fn plaintext_from_off_loopback_is_refused_even_when_allowed_on_loopback() {
+    let demo = Demo::new();
+    demo.edit_config(
+        "allow_plaintext_loopback = false",
+        "allow_plaintext_loopback = true",
+    );
+    let host = TestHost::create();
+    let listen = format!("{}:0", host.server_ip);
+    let server = Server::start(&demo.config(), &["--pg", &listen, "--http", "127.0.0.1:0"]);
+    let token = demo.parking_token();
+    let out = host.psql(&server, &token, "disable", "SELECT 1");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("TLS is required"), "{}", stderr(&out));
+    let out = host.psql(&server, &token, "require", "SELECT 1");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "1");
+}
+
+#[test]
+fn listening_off_loopback_without_tls_is_refused() {
+    let demo = Demo::new();
+    let text = std::fs::read_to_string(demo.config()).expect("config");
+    let without_tls = text.replace(
+        "[tls]\ncert = \"tls/cert.pem\"\nkey = \"tls/key.pem\"\n",
+        "",
+    );
+    assert_ne!(text, without_tls);
+    std::fs::write(demo.config(), without_tls).expect("write");
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(demo.config())
+        .args(["--pg", "0.0.0.0:0", "--http", "127.0.0.1:0"])
+        .output()
+        .expect("run serve");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("without TLS"), "{}", stderr(&out));
 }

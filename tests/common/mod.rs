@@ -181,3 +181,85 @@ pub fn stdout(out: &Output) -> String {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).to_string()
 }
+
+/// A network namespace of the test's own, joined to this host by a veth pair, so a client
+/// inside it reaches the server from a non-loopback address. Removed on drop.
+pub struct TestHost {
+    pub name: String,
+    link: String,
+    pub server_ip: String,
+}
+
+impl TestHost {
+    pub fn create() -> TestHost {
+        let id = std::process::id() % 100_000;
+        let (name, link, peer) = (format!("lgns{id}"), format!("lgv{id}"), format!("lgp{id}"));
+        let octet = 1 + (id % 60) * 4;
+        let (server_ip, client_ip) = (
+            format!("10.231.47.{octet}"),
+            format!("10.231.47.{}", octet + 1),
+        );
+        let host = TestHost {
+            name: name.clone(),
+            link: link.clone(),
+            server_ip: server_ip.clone(),
+        };
+        for args in [
+            vec!["netns", "add", &name],
+            vec!["link", "add", &link, "type", "veth", "peer", "name", &peer],
+            vec!["link", "set", &peer, "netns", &name],
+            vec!["addr", "add", &format!("{server_ip}/30"), "dev", &link],
+            vec!["link", "set", &link, "up"],
+            vec![
+                "netns",
+                "exec",
+                &name,
+                "ip",
+                "addr",
+                "add",
+                &format!("{client_ip}/30"),
+                "dev",
+                &peer,
+            ],
+            vec!["netns", "exec", &name, "ip", "link", "set", &peer, "up"],
+        ] {
+            let out = Command::new("ip")
+                .args(&args)
+                .output()
+                .expect("iproute2 is installed");
+            assert!(
+                out.status.success(),
+                "ip {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        host
+    }
+
+    /// psql run inside the namespace.
+    pub fn psql(&self, server: &Server, token: &str, sslmode: &str, sql: &str) -> Output {
+        let conn = format!(
+            "host={} port={} dbname=lake user=token sslmode={sslmode} connect_timeout=10",
+            self.server_ip,
+            server.pg.port()
+        );
+        Command::new("ip")
+            .args([
+                "netns", "exec", &self.name, "psql", &conn, "-X", "-A", "-t", "-c", sql,
+            ])
+            .env("PGPASSWORD", token)
+            .output()
+            .expect("ip netns exec psql")
+    }
+}
+
+impl Drop for TestHost {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.link])
+            .output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}

@@ -392,3 +392,165 @@ fn fingerprint(tables: &[Arc<LakeTable>]) -> u64 {
     by_name.hash(&mut hasher);
     hasher.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use datafusion::arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
+    use object_store::ObjectMeta;
+    use object_store::path::Path;
+    use parquet::arrow::ArrowWriter;
+
+    use super::*;
+    use crate::config::ZoneConfig;
+    use crate::discovery::DataFile;
+    use crate::partition::PartitionSegment;
+
+    fn folder(department: &str, folders: &[&str]) -> DatasetFolder {
+        DatasetFolder {
+            department: department.to_string(),
+            folders: folders.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn colliding_dataset_names_join_their_folders() {
+        let names = table_names(&[
+            folder("housing", &["repairs", "mechanical", "jobs"]),
+            folder("housing", &["repairs", "electrical", "jobs"]),
+            folder("housing", &["tenancies"]),
+            folder("parking", &["jobs"]),
+        ]);
+        assert_eq!(
+            names,
+            vec![
+                "repairs_mechanical_jobs",
+                "repairs_electrical_jobs",
+                "tenancies",
+                "jobs"
+            ]
+        );
+    }
+
+    #[test]
+    fn latest_is_the_greatest_date_partition_in_the_listing() {
+        let file = |date: &str| DataFile {
+            meta: ObjectMeta {
+                location: Path::from(format!("x/import_date={date}/f.parquet")),
+                last_modified: Default::default(),
+                size: 1,
+                e_tag: None,
+                version: None,
+            },
+            partitions: vec![
+                PartitionSegment::parse(&format!("import_year={}", &date[..4])).unwrap(),
+                PartitionSegment::parse(&format!("import_date={date}")).unwrap(),
+            ],
+        };
+        let mut f = folder("parking", &["tickets"]);
+        f.files = vec![file("20240605"), file("20241201"), file("20240930")];
+        let keys = f.partition_keys();
+        assert_eq!(
+            latest_partition(&f, &keys),
+            Some(("import_date", "20241201".to_string()))
+        );
+        f.files[1].partitions.pop();
+        let keys = f.partition_keys();
+        assert_eq!(
+            latest_partition(&f, &keys),
+            None,
+            "not every file has a date"
+        );
+    }
+
+    fn write(path: &std::path::Path, columns: Vec<(&str, ArrayRef)>) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let mut writer =
+            ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), None)
+                .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_listed_zone_becomes_tables_with_merged_schemas() {
+        let dir = tempfile::tempdir().unwrap();
+        let ds = dir.path().join("raw/Parking Dept/permits");
+        write(
+            &ds.join("import_year=2024/import_date=20240601/part-0.parquet"),
+            vec![(
+                "permit_id",
+                Arc::new(Int32Array::from(vec![1, 2])) as ArrayRef,
+            )],
+        );
+        write(
+            &ds.join("import_year=2024/import_date=20240602/part-0.parquet"),
+            vec![
+                ("permit_id", Arc::new(Int64Array::from(vec![3])) as ArrayRef),
+                (
+                    "channel",
+                    Arc::new(StringArray::from(vec!["web"])) as ArrayRef,
+                ),
+            ],
+        );
+        std::fs::write(
+            ds.join("import_year=2024/import_date=20240602/bad.parquet"),
+            b"nope",
+        )
+        .unwrap();
+        let config = LakeConfig {
+            zones: BTreeMap::from([(
+                "raw".to_string(),
+                ZoneConfig {
+                    url: "raw".to_string(),
+                    s3: None,
+                },
+            )]),
+            listing_ttl_secs: 60,
+            footer_cache_entries: 100,
+        };
+        let lake = Lake::open(&config, dir.path()).unwrap();
+        let snapshot = lake.refresh().await;
+        let names: Vec<String> = snapshot.tables.iter().map(|t| t.qualified_name()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "parking_dept_raw_zone.permits",
+                "parking_dept_raw_zone.permits_latest"
+            ]
+        );
+        let permits = &snapshot.tables[0];
+        assert_eq!(permits.department, "parking-dept");
+        let schema = permits.table_schema();
+        let fields: Vec<(&str, &DataType)> = schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().as_str(), f.data_type()))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("permit_id", &DataType::Int64),
+                ("channel", &DataType::Utf8),
+                ("import_year", &DataType::Utf8),
+                ("import_date", &DataType::Utf8),
+            ]
+        );
+        assert_eq!(permits.unreadable_files.len(), 1);
+        assert_eq!(
+            snapshot.tables[1].kind,
+            TableKind::Latest {
+                key: "import_date".into(),
+                value: "20240602".into()
+            }
+        );
+        let again = lake.refresh().await;
+        assert_eq!(
+            again.version, snapshot.version,
+            "an unchanged lake keeps its version"
+        );
+    }
+}
