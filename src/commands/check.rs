@@ -33,6 +33,12 @@ pub async fn run(args: ConfigArg) -> Result<(), String> {
             if table.kind != TableKind::Dataset {
                 continue;
             }
+            for drift in &table.merged.widened {
+                println!(
+                    "    drift: column `{}` widened across files: {:?}",
+                    drift.column, drift.types
+                );
+            }
             for conflict in &table.merged.conflicts {
                 println!(
                     "    drift: column `{}` has types {:?} across files; served as text",

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
-/// A column whose files disagree in a way that cannot be widened; it is served as text.
+/// A column whose files disagree on its type: every type seen, oldest file first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DriftConflict {
     pub column: String,
@@ -22,6 +22,9 @@ pub struct DriftConflict {
 pub struct MergedSchema {
     /// The file columns only; partition columns are added by the table.
     pub schema: SchemaRef,
+    /// Columns widened to one type all their files read as.
+    pub widened: Vec<DriftConflict>,
+    /// Columns that could not be widened and are served as text.
     pub conflicts: Vec<DriftConflict>,
 }
 
@@ -46,22 +49,27 @@ pub fn merge<'a>(
             }
         }
     }
-    let mut conflicts = Vec::new();
+    let (mut widened, mut conflicts) = (Vec::new(), Vec::new());
     let fields: Vec<Field> = columns
         .into_iter()
         .map(|(name, types)| {
-            let merged = widen(&types).unwrap_or_else(|| {
-                conflicts.push(DriftConflict {
+            let merged = widen(&types);
+            if types.len() > 1 {
+                let drift = DriftConflict {
                     column: name.clone(),
-                    types: types.clone(),
-                });
-                DataType::Utf8
-            });
-            Field::new(name, merged, true)
+                    types,
+                };
+                match merged {
+                    Some(_) => widened.push(drift),
+                    None => conflicts.push(drift),
+                }
+            }
+            Field::new(name, merged.unwrap_or(DataType::Utf8), true)
         })
         .collect();
     MergedSchema {
         schema: Arc::new(Schema::new(fields)),
+        widened,
         conflicts,
     }
 }
@@ -120,6 +128,7 @@ mod tests {
         assert_eq!(merged.schema.field(1).data_type(), &DataType::Int64);
         assert!(merged.schema.fields().iter().all(|f| f.is_nullable()));
         assert!(merged.conflicts.is_empty());
+        assert_eq!(merged.widened[0].column, "amount");
     }
 
     #[test]
