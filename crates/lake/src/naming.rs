@@ -2,37 +2,33 @@
 
 /// A department folder name as a lower-case slug: non-alphanumerics become `-`.
 pub fn department_slug(folder: &str) -> String {
-    let slug: String = folder
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    slug.trim_matches('-').to_string()
+    normalise(folder, '-')
 }
 
 /// A folder name as an unquoted SQL identifier: lower case, non-alphanumerics become `_`.
 pub fn sql_identifier(name: &str) -> String {
-    let ident: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let ident = ident.trim_matches('_').to_string();
+    let ident = normalise(name, '_');
     if ident.starts_with(|c: char| c.is_ascii_digit()) {
         format!("_{ident}")
     } else {
         ident
     }
+}
+
+/// Lower-cases ASCII letters and digits, replaces everything else with `separator`, and
+/// trims separators from both ends.
+fn normalise(name: &str, separator: char) -> String {
+    let mapped: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                separator
+            }
+        })
+        .collect();
+    mapped.trim_matches(separator).to_string()
 }
 
 /// The schema for a department in a zone, as analysts know it from Redshift Spectrum:
