@@ -23,6 +23,8 @@ pub struct Config {
     pub identity: IdentityConfig,
     #[serde(default)]
     pub engine: EngineSection,
+    #[serde(default)]
+    pub masking: MaskingConfig,
     /// The policy in a file of its own (relative to this file)…
     pub policy_file: Option<PathBuf>,
     /// …or inline as a `[policy]` table.
@@ -86,6 +88,16 @@ pub struct EngineSection {
     /// Threads per query; 0 means one per core.
     #[serde(default)]
     pub target_partitions: usize,
+}
+
+/// Where the key of the `hash` mask comes from: never the policy file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskingConfig {
+    /// A file holding the key (at least 16 bytes; surrounding whitespace is ignored).
+    pub hash_key_file: Option<PathBuf>,
+    /// Or an environment variable holding it.
+    pub hash_key_env: Option<String>,
 }
 
 /// A config that cannot be used; the message names the file and, for syntax, the line.
@@ -153,6 +165,42 @@ impl Loaded {
         };
         loaded.validate()?;
         Ok(loaded)
+    }
+
+    /// The `hash` mask's key, if one is configured.
+    pub fn hash_key(&self) -> Result<Option<std::sync::Arc<[u8]>>, ConfigError> {
+        let masking = &self.config.masking;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: self.path.display().to_string(),
+            message,
+        };
+        let key = match (&masking.hash_key_file, &masking.hash_key_env) {
+            (Some(file), None) => {
+                let path = self.resolve(file);
+                let text = std::fs::read(&path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                text.trim_ascii().to_vec()
+            }
+            (None, Some(var)) => std::env::var(var)
+                .map_err(|_| invalid(format!("masking.hash_key_env: ${var} is not set")))?
+                .trim()
+                .as_bytes()
+                .to_vec(),
+            (None, None) => return Ok(None),
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "give one of masking.hash_key_file or hash_key_env".to_string(),
+                ));
+            }
+        };
+        if key.len() < 16 {
+            return Err(invalid(
+                "the hash mask key must be at least 16 bytes".to_string(),
+            ));
+        }
+        Ok(Some(key.into()))
     }
 
     /// Re-reads only the policy, for a reload.

@@ -39,6 +39,7 @@ impl Server {
             EngineConfig {
                 database: config.database.clone(),
                 target_partitions: config.engine.target_partitions,
+                hash_key: loaded.hash_key().map_err(|e| e.to_string())?,
             },
         )
         .map_err(|e| e.to_string())?;

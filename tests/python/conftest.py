@@ -41,12 +41,14 @@ class Lakegate:
         # Keep draining stdout so the server never blocks on a full pipe.
         threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
 
-    def token(self, sub, departments=(), groups=(), ttl="1h"):
+    def token(self, sub, departments=(), groups=(), ttl="1h", attrs=()):
         args = [BIN, "token", "--config", str(self.config), "--sub", sub, "--ttl", ttl]
         for d in departments:
             args += ["--department", d]
         for g in groups:
             args += ["--group", g]
+        for name, value in attrs:
+            args += ["--attr", f"{name}={value}"]
         out = subprocess.run(args, capture_output=True, text=True, check=True)
         return out.stdout.strip()
 

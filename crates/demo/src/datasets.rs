@@ -359,6 +359,12 @@ fn write_people_datasets(
                         .collect::<Vec<_>>(),
                 )),
             ),
+            (
+                "safeguarding_case",
+                Arc::new(BooleanArray::from(
+                    (0..n).map(|_| rng.random_bool(0.05)).collect::<Vec<_>>(),
+                )),
+            ),
         ])
         .batch()?;
         write_parquet(&part_file(raw, "housing/tenancies", &partition), &tenancies)?;

@@ -6,7 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::datasets::write_all;
 use crate::error::DemoError;
-use crate::keys::{DEV_KID, write_signing_key, write_tls};
+use crate::keys::{DEV_KID, write_hash_key, write_signing_key, write_tls};
 
 /// The config file the demo writes.
 pub const CONFIG_FILE: &str = "lakegate.toml";
@@ -55,6 +55,9 @@ pub fn write_demo(options: &DemoOptions) -> Result<PathBuf, DemoError> {
     }
     if !dir.join("tls/cert.pem").exists() {
         write_tls(dir)?;
+    }
+    if !dir.join("keys/hash.key").exists() {
+        write_hash_key(dir)?;
     }
     write(&config, &config_text(options))?;
     Ok(config)
@@ -106,6 +109,10 @@ url = "lake/refined"
 [lake.zones.trusted]
 url = "lake/trusted"
 
+[masking]
+# The key of the `hash` mask; never in the policy file.
+hash_key_file = "keys/hash.key"
+
 [identity]
 issuer = "https://lakegate.demo/issuer"
 audience = "lakegate"
@@ -129,7 +136,9 @@ teams = "/teams"
     )
 }
 
-const POLICY: &str = r#"# Demo policy: which zones each group may read of its own departments' folders.
+const POLICY: &str = r#"# Demo policy, the council example.
+#
+# Department access: which zones each group may read of its own departments' folders.
 # `unrestricted` is readable by everyone who is authenticated. Anything else is hidden.
 
 [[department_access]]
@@ -147,6 +156,54 @@ zones = ["raw", "refined", "trusted"]
 [public]
 departments = ["unrestricted"]
 zones = ["raw", "refined", "trusted"]
+
+# Grants: where they match a principal, they decide the rows, columns and masks.
+
+[[grant]]
+name = "parking analysts: own wards, plates masked"
+groups = ["parking-analyst"]
+tables = ["parking_*_zone.liberator_pcn_tickets*", "parking_*_zone.permits*"]
+row_filter = "ward_code IN (claim('wards'))"
+masks = { vrm = "show_last_4" }
+
+[[grant]]
+name = "parking enforcement: own wards, plates shown"
+groups = ["parking-enforcement"]
+tables = ["parking_*_zone.liberator_pcn_tickets*"]
+row_filter = "ward_code IN (claim('wards'))"
+
+[[grant]]
+name = "parking managers: every ward, plates masked"
+groups = ["parking-manager"]
+tables = ["parking_*_zone.liberator_pcn_tickets*", "parking_*_zone.permits*"]
+masks = { vrm = "show_last_4" }
+
+[[grant]]
+name = "housing officers: own teams, names and birth dates masked"
+groups = ["housing-officer"]
+tables = ["housing_*_zone.tenancies*", "housing_*_zone.repairs*"]
+row_filter = "team IN (claim('teams'))"
+masks = { tenant_name = "redact", date_of_birth = "date_year", postcode = "postcode_sector" }
+
+[[grant]]
+name = "safeguarding officers: every tenancy"
+groups = ["safeguarding"]
+tables = ["housing_*_zone.tenancies*"]
+
+[[grant]]
+name = "revenues analysts: UPRNs hashed, balances hidden"
+groups = ["revenues-analyst"]
+tables = ["revenues_*_zone.council_tax_accounts*"]
+exclude_columns = ["balance"]
+masks = { lead_liable_name = "redact", date_of_birth = "date_year", property_uprn = "hash" }
+
+# Restricts are ANDed onto every grant.
+
+[[restrict]]
+name = "safeguarding cases only for the safeguarding team"
+tables = ["housing_*_zone.tenancies*"]
+row_filter = "NOT safeguarding_case"
+unless_groups = ["safeguarding"]
 "#;
 
 const PCN_SIDECAR: &str = r#"description = "Penalty charge notices issued by civil enforcement officers, as delivered daily by the Liberator system."

@@ -4,6 +4,8 @@ use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
 use rcgen::{CertificateParams, KeyPair, PKCS_ED25519};
 use serde_json::json;
 
@@ -44,6 +46,14 @@ pub fn write_tls(dir: &Path) -> Result<(), DemoError> {
     let cert = params.self_signed(&key)?;
     write(&dir.join("tls/cert.pem"), cert.pem().as_bytes())?;
     write(&dir.join("tls/key.pem"), key.serialize_pem().as_bytes())
+}
+
+/// Writes `keys/hash.key`: 32 random bytes, hex, for the `hash` mask.
+pub fn write_hash_key(dir: &Path) -> Result<(), DemoError> {
+    let mut key = [0u8; 32];
+    StdRng::from_os_rng().fill_bytes(&mut key);
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    write(&dir.join("keys/hash.key"), hex.as_bytes())
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {

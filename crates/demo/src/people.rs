@@ -112,33 +112,47 @@ pub struct Persona {
     pub attributes: Vec<(&'static str, Vec<&'static str>)>,
 }
 
-/// The four demo personas.
+/// The demo personas.
 pub fn personas() -> Vec<Persona> {
     vec![
         Persona {
             subject: "pat.parking",
-            description: "parking analyst (own wards, plates masked once policy lands)",
+            description: "parking analyst: Hackney Central tickets only, plates masked",
             departments: vec!["parking"],
-            groups: vec!["analyst", "operational"],
-            attributes: vec![("wards", vec!["E05009370", "E05009372", "E05009381"])],
+            groups: vec!["analyst", "operational", "parking-analyst"],
+            attributes: vec![("wards", vec!["E05009372"])],
+        },
+        Persona {
+            subject: "morgan.manager",
+            description: "parking manager: every ward, plates masked",
+            departments: vec!["parking"],
+            groups: vec!["analyst", "operational", "parking-manager"],
+            attributes: vec![],
         },
         Persona {
             subject: "hana.housing",
-            description: "housing officer (own teams; names and birth dates masked)",
+            description: "housing officer: north and central teams, names redacted, birth dates to the year",
             departments: vec!["housing"],
-            groups: vec!["operational"],
+            groups: vec!["analyst", "operational", "housing-officer"],
             attributes: vec![("teams", vec!["north", "central"])],
         },
         Persona {
+            subject: "sam.safeguarding",
+            description: "safeguarding officer: every tenancy, safeguarding cases included",
+            departments: vec!["housing"],
+            groups: vec!["analyst", "operational", "safeguarding"],
+            attributes: vec![],
+        },
+        Persona {
             subject: "dee.engineer",
-            description: "data engineer (raw zones of every department)",
+            description: "data engineer: every zone of every department, safeguarding cases hidden",
             departments: vec!["parking", "housing", "revenues", "unrestricted"],
             groups: vec!["engineer"],
             attributes: vec![],
         },
         Persona {
             subject: "max.public",
-            description: "member of the public (unrestricted only)",
+            description: "member of the public: unrestricted data only",
             departments: vec![],
             groups: vec![],
             attributes: vec![],

@@ -6,11 +6,19 @@
 //! catalog, so a hidden table is absent everywhere, exactly like a missing one. All sessions
 //! share one runtime, so object stores and metadata caches (listings, footers) are shared.
 
+mod barrier;
+mod claims;
+mod compile;
 mod error;
+mod mask;
 mod secure;
 mod session;
+mod unavailable;
 mod version;
 
+pub use compile::{CompileError, Compiled, compile};
 pub use error::EngineError;
+pub use mask::HashKey;
 pub use secure::SecureTable;
 pub use session::{Engine, EngineConfig};
+pub use unavailable::PolicyUnavailable;

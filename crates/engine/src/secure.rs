@@ -1,50 +1,101 @@
-//! The table provider every session sees: the seam where policy is enforced.
+//! The table provider every session sees: a lake table as one principal may read it.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::Statistics;
+use datafusion::common::DFSchema;
 use datafusion::datasource::TableType;
 use datafusion::error::Result;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
+use datafusion::physical_expr::projection::ProjectionExpr;
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::filter::FilterExec;
+use datafusion::physical_plan::projection::ProjectionExec;
 
-/// A lake table as one principal may read it. Today that is the whole table; row filters,
-/// masks and column exclusions plug in here, so every front end gets them by construction.
-/// It never exposes statistics, so answers such as `COUNT(*)` cannot come from file
-/// footers that describe rows a policy hides.
+use crate::barrier::SecuredScanExec;
+use crate::compile::Compiled;
+
+/// Row filter on raw values, then masks, then the visible columns, all below the barrier;
+/// the user's query runs above it. Only leakproof conjuncts (an unmasked column compared
+/// with a literal) are pushed down, for pruning; everything else the user writes sees only
+/// rows the policy lets through.
 #[derive(Debug)]
 pub struct SecureTable {
     inner: Arc<dyn TableProvider>,
+    name: String,
+    rules: Arc<Compiled>,
 }
 
 impl SecureTable {
-    pub fn new(inner: Arc<dyn TableProvider>) -> Self {
-        SecureTable { inner }
+    pub fn new(inner: Arc<dyn TableProvider>, name: &str, rules: Compiled) -> Self {
+        SecureTable {
+            inner,
+            name: name.to_string(),
+            rules: Arc::new(rules),
+        }
+    }
+
+    fn is_raw_column(&self, name: &str) -> bool {
+        self.rules
+            .schema
+            .index_of(name)
+            .is_ok_and(|i| self.rules.raw[i])
+    }
+
+    /// `column op literal` on a raw column: evaluating it cannot fail or reveal anything.
+    fn is_leakproof(&self, filter: &Expr) -> bool {
+        let column_literal = |a: &Expr, b: &Expr| match (a, b) {
+            (Expr::Column(c), Expr::Literal(_, _)) => self.is_raw_column(&c.name),
+            _ => false,
+        };
+        match filter {
+            Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+                matches!(
+                    op,
+                    Operator::Eq
+                        | Operator::NotEq
+                        | Operator::Lt
+                        | Operator::LtEq
+                        | Operator::Gt
+                        | Operator::GtEq
+                ) && (column_literal(left, right) || column_literal(right, left))
+            }
+            Expr::InList(list) => {
+                matches!(list.expr.as_ref(), Expr::Column(c) if self.is_raw_column(&c.name))
+                    && list.list.iter().all(|e| matches!(e, Expr::Literal(_, _)))
+            }
+            _ => false,
+        }
     }
 }
 
 #[async_trait]
 impl TableProvider for SecureTable {
     fn schema(&self) -> SchemaRef {
-        self.inner.schema()
+        Arc::clone(&self.rules.schema)
     }
 
     fn table_type(&self) -> TableType {
         self.inner.table_type()
     }
 
-    fn statistics(&self) -> Option<Statistics> {
-        None
-    }
-
     fn supports_filters_pushdown(
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        self.inner.supports_filters_pushdown(filters)
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if self.is_leakproof(f) {
+                    TableProviderFilterPushDown::Inexact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
     }
 
     async fn scan(
@@ -54,6 +105,73 @@ impl TableProvider for SecureTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        self.inner.scan(state, projection, filters, limit).await
+        let selected: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.rules.outputs.len()).collect(),
+        };
+        let outputs: Vec<Expr> = selected
+            .iter()
+            .map(|i| self.rules.outputs[*i].clone())
+            .collect();
+        let pushed: Vec<Expr> = filters
+            .iter()
+            .filter(|f| self.is_leakproof(f))
+            .cloned()
+            .collect();
+        let mut needed = BTreeSet::new();
+        for expr in outputs
+            .iter()
+            .chain(&pushed)
+            .chain(self.rules.filter.iter())
+        {
+            for column in expr.column_refs() {
+                needed.insert(column.name.clone());
+            }
+        }
+        let inner_schema = self.inner.schema();
+        let inner_projection: Vec<usize> = (0..inner_schema.fields().len())
+            .filter(|i| needed.contains(inner_schema.field(*i).name()))
+            .collect();
+        // A limit below the row filter would drop rows the filter keeps.
+        let inner_limit = if self.rules.filter.is_none() {
+            limit
+        } else {
+            None
+        };
+        let mut plan = self
+            .inner
+            .scan(state, Some(&inner_projection), &pushed, inner_limit)
+            .await?;
+        // The optimizer cannot see below the barrier, so split the files across cores here.
+        let config = state.config_options();
+        if let Some(split) = plan.repartitioned(config.execution.target_partitions, config)? {
+            plan = split;
+        }
+        let scanned = DFSchema::try_from(plan.schema().as_ref().clone())?;
+        if let Some(filter) = &self.rules.filter {
+            let predicate = state.create_physical_expr(filter.clone(), &scanned)?;
+            plan = Arc::new(FilterExec::try_new(predicate, plan)?);
+        }
+        let exprs = selected
+            .iter()
+            .zip(outputs)
+            .map(|(i, expr)| {
+                let alias = self.rules.schema.field(*i).name().clone();
+                let expr = match expr {
+                    Expr::Alias(alias) => *alias.expr,
+                    other => other,
+                };
+                Ok(ProjectionExpr {
+                    expr: state.create_physical_expr(expr, &scanned)?,
+                    alias,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let plan = Arc::new(ProjectionExec::try_new(exprs, plan)?);
+        Ok(Arc::new(SecuredScanExec::new(
+            plan,
+            &self.name,
+            &self.rules.policy_hash,
+        )))
     }
 }

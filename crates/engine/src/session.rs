@@ -11,11 +11,16 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_pg_catalog::setup_pg_catalog;
-use lakegate_lake::{Lake, LakeSnapshot};
-use lakegate_policy::{Policy, Principal};
+use lakegate_lake::{Lake, LakeSnapshot, LakeTable};
+use lakegate_policy::{Policy, Principal, TableRules};
+use tracing::error;
 
+use crate::claims::claim_udf;
+use crate::compile::compile;
 use crate::error::EngineError;
+use crate::mask::HashKey;
 use crate::secure::SecureTable;
+use crate::unavailable::UnavailableTable;
 use crate::version::version_udf;
 
 /// Engine settings.
@@ -25,12 +30,16 @@ pub struct EngineConfig {
     pub database: String,
     /// Threads a query may use; 0 means one per core.
     pub target_partitions: usize,
+    /// The key of the `hash` mask.
+    pub hash_key: Option<HashKey>,
 }
 
 /// Builds sessions. Holds the runtime every session shares.
 pub struct Engine {
     runtime: Arc<RuntimeEnv>,
     config: EngineConfig,
+    /// Parses policy filters; knows the `claim` placeholder.
+    parser: SessionContext,
 }
 
 /// The default schema, present (and empty) for every principal, as clients expect.
@@ -46,7 +55,13 @@ impl Engine {
             .with_cache_manager(cache)
             .build_arc()?;
         lake.register_stores(&runtime);
-        Ok(Engine { runtime, config })
+        let parser = SessionContext::new();
+        parser.register_udf(claim_udf());
+        Ok(Engine {
+            runtime,
+            config,
+            parser,
+        })
     }
 
     pub fn database(&self) -> &str {
@@ -64,17 +79,57 @@ impl Engine {
         let catalog = ctx
             .catalog(&self.config.database)
             .ok_or_else(|| EngineError::PgCatalog("default catalog missing".to_string()))?;
-        for (schema, tables) in visible_schemas(principal, policy, snapshot) {
-            let provider = Arc::new(MemorySchemaProvider::new());
-            for (name, table) in tables {
-                provider.register_table(name, Arc::new(SecureTable::new(table)))?;
-            }
-            catalog.register_schema(&schema, provider)?;
+        let mut schemas: BTreeMap<String, Arc<MemorySchemaProvider>> = BTreeMap::new();
+        for table in &snapshot.tables {
+            let qualified = table.qualified_name();
+            let Some(rules) =
+                policy.table_rules(principal, &table.zone, &table.department, &qualified)
+            else {
+                continue;
+            };
+            let provider = self.secure(table, &rules, principal);
+            schemas
+                .entry(table.schema.clone())
+                .or_insert_with(|| Arc::new(MemorySchemaProvider::new()))
+                .register_table(table.name.clone(), provider)?;
+        }
+        for (name, schema) in schemas {
+            catalog.register_schema(&name, schema)?;
         }
         setup_pg_catalog(&ctx, &self.config.database, EmptyContextProvider)
             .map_err(|e| EngineError::PgCatalog(e.to_string()))?;
         ctx.register_udf(version_udf());
         Ok(ctx)
+    }
+
+    /// The table as `principal` may read it; unreadable if its rules no longer type-check.
+    fn secure(
+        &self,
+        table: &LakeTable,
+        rules: &TableRules,
+        principal: &Principal,
+    ) -> Arc<dyn TableProvider> {
+        let qualified = table.qualified_name();
+        match compile(
+            &table.table_schema(),
+            rules,
+            principal,
+            &self.parser,
+            self.config.hash_key.as_ref(),
+        ) {
+            Ok(compiled) => Arc::new(SecureTable::new(
+                Arc::clone(&table.provider),
+                &qualified,
+                compiled,
+            )),
+            Err(reason) => {
+                error!(table = %qualified, subject = %principal.subject, %reason, "ALERT: policy does not type-check; table unreadable for this principal");
+                Arc::new(UnavailableTable::new(
+                    table.table_schema(),
+                    table.provider.table_type(),
+                ))
+            }
+        }
     }
 
     fn empty_session(&self) -> SessionContext {
@@ -92,24 +147,4 @@ impl Engine {
             .build();
         SessionContext::new_with_state(state)
     }
-}
-
-type SchemaTables = BTreeMap<String, Vec<(String, Arc<dyn TableProvider>)>>;
-
-/// The snapshot's tables grouped by schema, keeping only those the policy opens.
-fn visible_schemas(
-    principal: &Principal,
-    policy: &Policy,
-    snapshot: &LakeSnapshot,
-) -> SchemaTables {
-    let mut schemas = SchemaTables::new();
-    for table in &snapshot.tables {
-        if policy.can_read(principal, &table.zone, &table.department) {
-            schemas
-                .entry(table.schema.clone())
-                .or_default()
-                .push((table.name.clone(), Arc::clone(&table.provider)));
-        }
-    }
-    schemas
 }

@@ -65,6 +65,9 @@ pub enum QueryError {
     /// A data file of these tables could not be read.
     #[error("could not read table {tables}: a data file is missing, corrupt or unreadable")]
     DataFile { tables: String },
+    /// The table's policy no longer matches its data, so it is closed to this principal.
+    #[error("table {tables} is unavailable: its access policy does not match its current data")]
+    Unavailable { tables: String },
     #[error("canceling statement due to user request")]
     Cancelled,
     #[error("out of memory: {0}")]
@@ -108,13 +111,20 @@ impl QueryError {
             | DataFusionError::IoError(_) => data_file(tables),
             DataFusionError::ResourcesExhausted(m) => QueryError::ResourcesExhausted(m),
             DataFusionError::ExecutionJoin(e) => QueryError::Internal(e.to_string()),
-            DataFusionError::External(e) => match e.downcast::<DataFusionError>() {
-                Ok(inner) => QueryError::from_datafusion(*inner, tables),
-                Err(e) => match e.downcast::<datafusion::parquet::errors::ParquetError>() {
-                    Ok(_) => data_file(tables),
-                    Err(e) => QueryError::from_message(&e.to_string(), tables),
-                },
-            },
+            DataFusionError::External(e) => {
+                if e.is::<lakegate_engine::PolicyUnavailable>() {
+                    return QueryError::Unavailable {
+                        tables: named(tables),
+                    };
+                }
+                match e.downcast::<DataFusionError>() {
+                    Ok(inner) => QueryError::from_datafusion(*inner, tables),
+                    Err(e) => match e.downcast::<datafusion::parquet::errors::ParquetError>() {
+                        Ok(_) => data_file(tables),
+                        Err(e) => QueryError::from_message(&e.to_string(), tables),
+                    },
+                }
+            }
             DataFusionError::Execution(message) => {
                 if message.to_ascii_lowercase().contains("divide by zero") {
                     QueryError::DivisionByZero
@@ -141,11 +151,15 @@ impl QueryError {
 
 fn data_file(tables: &[String]) -> QueryError {
     QueryError::DataFile {
-        tables: if tables.is_empty() {
-            "(unknown)".to_string()
-        } else {
-            tables.join(", ")
-        },
+        tables: named(tables),
+    }
+}
+
+fn named(tables: &[String]) -> String {
+    if tables.is_empty() {
+        "(unknown)".to_string()
+    } else {
+        tables.join(", ")
     }
 }
 

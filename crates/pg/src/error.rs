@@ -17,6 +17,7 @@ pub fn sqlstate(error: &QueryError) -> &'static str {
         QueryError::DivisionByZero => "22012",
         QueryError::Data(_) => "22000",
         QueryError::DataFile { .. } => "XX001",
+        QueryError::Unavailable { .. } => "55000",
         QueryError::Cancelled => "57014",
         QueryError::ResourcesExhausted(_) => "53200",
         QueryError::Internal(_) => "XX000",

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::error::PolicyError;
 use crate::principal::Principal;
+use crate::rules::{Grant, Restrict, TableRules, table_matches};
 
 /// The policy file.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -19,6 +20,12 @@ pub struct Policy {
     /// Departments every authenticated principal may read.
     #[serde(default)]
     pub public: PublicAccess,
+    /// Row, column and cell detail for the tables they name.
+    #[serde(default)]
+    pub grant: Vec<Grant>,
+    /// Filters ANDed onto the tables they name.
+    #[serde(default)]
+    pub restrict: Vec<Restrict>,
 }
 
 /// One rule: members of any of `groups` read their departments in `zones`.
@@ -68,7 +75,93 @@ impl Policy {
                 )));
             }
         }
+        policy.check_rules()?;
         Ok(policy)
+    }
+
+    fn check_rules(&self) -> Result<(), PolicyError> {
+        let globs = self
+            .grant
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (format!("grant {}", i + 1), &g.tables))
+            .chain(
+                self.restrict
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (format!("restrict {}", i + 1), &r.tables)),
+            );
+        for (rule, tables) in globs {
+            if tables.is_empty() {
+                return Err(PolicyError::Invalid(format!(
+                    "{rule}: `tables` names no table"
+                )));
+            }
+            for glob in tables {
+                glob::Pattern::new(glob).map_err(|e| {
+                    PolicyError::Invalid(format!("{rule}: table glob `{glob}`: {e}"))
+                })?;
+            }
+        }
+        for (i, g) in self.grant.iter().enumerate() {
+            if g.row_filter.as_deref().is_some_and(|f| f.trim().is_empty()) {
+                return Err(PolicyError::Invalid(format!(
+                    "grant {}: empty row_filter",
+                    i + 1
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// What `principal` gets of a table, or `None` when the table does not exist for it.
+    /// `qualified` is `schema.table`.
+    pub fn table_rules(
+        &self,
+        principal: &Principal,
+        zone: &str,
+        department: &str,
+        qualified: &str,
+    ) -> Option<TableRules> {
+        let grants: Vec<_> = self
+            .grant
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.matches(principal) && table_matches(&g.tables, qualified))
+            .map(|(i, g)| g.applied(i))
+            .collect();
+        if grants.is_empty() && !self.can_read(principal, zone, department) {
+            return None;
+        }
+        let restricts = self
+            .restrict
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.applies_to(principal, qualified))
+            .map(|(i, r)| {
+                let name = r
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("restrict {}", i + 1));
+                (name, r.row_filter.clone())
+            })
+            .collect();
+        Some(TableRules { grants, restricts })
+    }
+
+    /// The grants and restricts that name a table, whoever they match: what `check`
+    /// type-checks against the table's schema.
+    pub fn rules_naming(&self, qualified: &str) -> (Vec<&Grant>, Vec<&Restrict>) {
+        (
+            self.grant
+                .iter()
+                .filter(|g| table_matches(&g.tables, qualified))
+                .collect(),
+            self.restrict
+                .iter()
+                .filter(|r| table_matches(&r.tables, qualified))
+                .collect(),
+        )
     }
 
     /// Whether `principal` may read `department`'s folder in `zone`. Default deny.
@@ -140,6 +233,94 @@ zones = ["raw", "refined", "trusted"]
         assert!(!policy.can_read(&public, "raw", "parking"));
         let member_without_group = principal(&["parking"], &[]);
         assert!(!policy.can_read(&member_without_group, "refined", "parking"));
+    }
+
+    const RULES: &str = r#"
+[[department_access]]
+groups = ["analyst"]
+zones = ["raw"]
+
+[[grant]]
+name = "own wards"
+groups = ["analyst"]
+tables = ["parking_*_zone.tickets*"]
+row_filter = "ward_code IN (claim('wards'))"
+masks = { vrm = "show_last_4" }
+
+[[grant]]
+groups = ["manager"]
+claims = { borough = "hackney" }
+tables = ["parking_*_zone.*"]
+
+[[restrict]]
+tables = ["housing_*_zone.*"]
+row_filter = "NOT safeguarding"
+unless_groups = ["safeguarding"]
+"#;
+
+    #[test]
+    fn grants_decide_rows_and_masks_for_the_principals_they_match() {
+        let policy = Policy::parse(RULES).unwrap();
+        let analyst = principal(&["parking"], &["analyst"]);
+        let rules = policy
+            .table_rules(&analyst, "raw", "parking", "parking_raw_zone.tickets")
+            .unwrap();
+        assert_eq!(rules.grants.len(), 1);
+        assert_eq!(rules.grants[0].name, "own wards");
+        assert!(!rules.is_unrestricted());
+        let other = policy
+            .table_rules(&analyst, "raw", "parking", "parking_raw_zone.permits")
+            .unwrap();
+        assert!(other.grants.is_empty() && other.is_unrestricted());
+    }
+
+    #[test]
+    fn claim_matched_grants_open_tables_and_need_every_claim() {
+        let policy = Policy::parse(RULES).unwrap();
+        let mut manager = principal(&[], &["manager"]);
+        assert!(
+            policy
+                .table_rules(&manager, "trusted", "parking", "parking_trusted_zone.x")
+                .is_none()
+        );
+        manager
+            .attributes
+            .insert("borough".into(), vec!["hackney".into()]);
+        let rules = policy
+            .table_rules(&manager, "trusted", "parking", "parking_trusted_zone.x")
+            .unwrap();
+        assert!(rules.is_unrestricted());
+    }
+
+    #[test]
+    fn restricts_apply_unless_exempt() {
+        let policy = Policy::parse(RULES).unwrap();
+        let engineer = principal(&["housing"], &["analyst"]);
+        let rules = policy
+            .table_rules(&engineer, "raw", "housing", "housing_raw_zone.cases")
+            .unwrap();
+        assert_eq!(rules.restricts.len(), 1);
+        let officer = principal(&["housing"], &["analyst", "safeguarding"]);
+        let rules = policy
+            .table_rules(&officer, "raw", "housing", "housing_raw_zone.cases")
+            .unwrap();
+        assert!(rules.restricts.is_empty());
+    }
+
+    #[test]
+    fn bad_rules_are_refused() {
+        for bad in [
+            "[[grant]]\ntables = []\n",
+            "[[grant]]\ntables = [\"a[\"]\n",
+            "[[grant]]\ntables = [\"x.y\"]\nrow_filter = \" \"\n",
+            "[[grant]]\ntables = [\"x.y\"]\nmasks = { a = \"scramble\" }\n",
+            "[[restrict]]\ntables = [\"x.y\"]\n",
+        ] {
+            assert!(Policy::parse(bad).is_err(), "{bad}");
+        }
+        let err = Policy::parse("[[grant]]\ntables = [\"x.y\"]\nmasks = { a = \"scramble\" }\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("line 3"), "{err}");
     }
 
     #[test]

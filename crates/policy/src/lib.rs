@@ -8,9 +8,13 @@
 mod access;
 mod error;
 pub mod guard;
+pub mod mask;
 mod principal;
+mod rules;
 pub mod setting;
 
 pub use access::{DepartmentAccess, Policy, PublicAccess};
 pub use error::{Forbidden, PolicyError};
+pub use mask::MaskKind;
 pub use principal::Principal;
+pub use rules::{AppliedGrant, Grant, Restrict, TableRules};

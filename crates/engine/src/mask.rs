@@ -1,0 +1,327 @@
+//! Masks as DataFusion functions. Each keeps its column's type.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Date32Array, Int32Array, Int64Array, StringArray, new_null_array,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Date32Type, Int32Type, Int64Type};
+use datafusion::arrow::temporal_conversions::date32_to_datetime;
+use datafusion::common::{DataFusionError, Result, exec_err};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use hmac::{Hmac, Mac};
+use lakegate_policy::MaskKind;
+use lakegate_policy::mask::{postcode_sector, redact, show_first_4, show_last_4};
+use sha2::Sha256;
+
+/// The secret that keys the `hash` mask; it lives outside the policy file.
+pub type HashKey = Arc<[u8]>;
+
+/// Hex characters of the HMAC kept for text columns.
+const HASH_HEX_CHARS: usize = 16;
+
+/// `mask(column)` for a column of `data_type`, or why that mask cannot apply to it.
+pub fn mask_expr(
+    kind: MaskKind,
+    column: Expr,
+    data_type: &DataType,
+    key: Option<&HashKey>,
+) -> Result<Expr, String> {
+    check_type(kind, data_type, key.is_some())?;
+    let udf = ScalarUDF::new_from_impl(MaskUdf {
+        kind,
+        key: key.cloned(),
+        signature: Signature::any(1, Volatility::Immutable),
+        name: format!("mask_{}", kind.name()),
+    });
+    Ok(udf.call(vec![column]))
+}
+
+fn check_type(kind: MaskKind, t: &DataType, has_key: bool) -> Result<(), String> {
+    let text = matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    let ok = match kind {
+        MaskKind::Null => true,
+        MaskKind::Redact
+        | MaskKind::ShowLast4
+        | MaskKind::ShowFirst4
+        | MaskKind::PostcodeSector => text,
+        MaskKind::DateYear => matches!(
+            t,
+            DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _)
+        ),
+        MaskKind::Hash => {
+            if !has_key {
+                return Err(
+                    "the hash mask needs a key ([masking] hash_key_file or hash_key_env)"
+                        .to_string(),
+                );
+            }
+            text || matches!(t, DataType::Int32 | DataType::Int64)
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "mask `{}` cannot apply to a {t} column",
+            kind.name()
+        ))
+    }
+}
+
+#[derive(Debug)]
+struct MaskUdf {
+    kind: MaskKind,
+    key: Option<HashKey>,
+    signature: Signature,
+    name: String,
+}
+
+impl PartialEq for MaskUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.key == other.key
+    }
+}
+
+impl Eq for MaskUdf {}
+
+impl std::hash::Hash for MaskUdf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.kind.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for MaskUdf {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(args.first().cloned().unwrap_or(DataType::Null))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let Some(arg) = args.args.into_iter().next() else {
+            return exec_err!("{} takes one argument", self.name);
+        };
+        let array = arg.into_array(rows)?;
+        let masked = self.mask(&array)?;
+        Ok(ColumnarValue::Array(masked))
+    }
+}
+
+impl MaskUdf {
+    fn mask(&self, array: &ArrayRef) -> Result<ArrayRef> {
+        let data_type = array.data_type().clone();
+        match self.kind {
+            MaskKind::Null => Ok(new_null_array(&data_type, array.len())),
+            MaskKind::Redact => map_text(array, redact),
+            MaskKind::ShowLast4 => map_text(array, show_last_4),
+            MaskKind::ShowFirst4 => map_text(array, show_first_4),
+            MaskKind::PostcodeSector => map_text(array, postcode_sector),
+            MaskKind::DateYear => year_start(array),
+            MaskKind::Hash => self.hash(array),
+        }
+    }
+
+    fn hash(&self, array: &ArrayRef) -> Result<ArrayRef> {
+        let key = self.key.as_deref().unwrap_or_default();
+        let digest = |bytes: &[u8]| -> Result<[u8; 32]> {
+            let mut mac = Hmac::<Sha256>::new_from_slice(key)
+                .map_err(|e| DataFusionError::Execution(e.to_string()))?;
+            mac.update(bytes);
+            Ok(mac.finalize().into_bytes().into())
+        };
+        match array.data_type() {
+            DataType::Int64 => {
+                let values = array.as_primitive::<Int64Type>();
+                let out: Result<Int64Array> = values
+                    .iter()
+                    .map(|v| {
+                        v.map(|v| digest(&v.to_le_bytes()).map(|d| first_i64(&d)))
+                            .transpose()
+                    })
+                    .collect();
+                Ok(Arc::new(out?))
+            }
+            DataType::Int32 => {
+                let values = array.as_primitive::<Int32Type>();
+                let out: Result<Int32Array> = values
+                    .iter()
+                    .map(|v| {
+                        v.map(|v| {
+                            digest(&i64::from(v).to_le_bytes())
+                                .map(|d| (first_i64(&d) & 0x7fff_ffff) as i32)
+                        })
+                        .transpose()
+                    })
+                    .collect();
+                Ok(Arc::new(out?))
+            }
+            _ => map_text_fallible(array, |s| {
+                let d = digest(s.as_bytes())?;
+                Ok(hex::encode(d)[..HASH_HEX_CHARS].to_string())
+            }),
+        }
+    }
+}
+
+fn first_i64(digest: &[u8; 32]) -> i64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_le_bytes(bytes) & i64::MAX
+}
+
+fn map_text(array: &ArrayRef, f: fn(&str) -> String) -> Result<ArrayRef> {
+    map_text_fallible(array, |s| Ok(f(s)))
+}
+
+/// Applies `f` to every non-null string, whatever the string layout, keeping the layout.
+fn map_text_fallible(array: &ArrayRef, f: impl Fn(&str) -> Result<String>) -> Result<ArrayRef> {
+    let original = array.data_type().clone();
+    let strings = cast(array, &DataType::Utf8)?;
+    let out: Result<StringArray> = strings
+        .as_string::<i32>()
+        .iter()
+        .map(|v| v.map(&f).transpose())
+        .collect();
+    Ok(cast(&(Arc::new(out?) as ArrayRef), &original)?)
+}
+
+/// 1 January of each value's year, in the value's own type.
+fn year_start(array: &ArrayRef) -> Result<ArrayRef> {
+    let original = array.data_type().clone();
+    let dates = cast(array, &DataType::Date32)?;
+    let days = dates.as_primitive::<Date32Type>();
+    let out: Date32Array = days.iter().map(|d| d.map(first_day_of_year)).collect();
+    let as_date: ArrayRef = Arc::new(out);
+    match original {
+        DataType::Timestamp(unit, tz) => {
+            let naive = cast(&as_date, &DataType::Timestamp(unit, None))?;
+            Ok(cast(&naive, &DataType::Timestamp(unit, tz))?)
+        }
+        other => Ok(cast(&as_date, &other)?),
+    }
+}
+
+fn first_day_of_year(days_since_epoch: i32) -> i32 {
+    let epoch = NaiveDate::default();
+    let start = date32_to_datetime(days_since_epoch)
+        .and_then(|dt| NaiveDate::from_ymd_opt(dt.date().year(), 1, 1));
+    start.map_or(days_since_epoch, |d| (d - epoch).num_days() as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::TimestampMicrosecondArray;
+
+    use super::*;
+
+    fn udf(kind: MaskKind) -> MaskUdf {
+        MaskUdf {
+            kind,
+            key: Some(Arc::from(&b"test-key"[..])),
+            signature: Signature::any(1, Volatility::Immutable),
+            name: "m".into(),
+        }
+    }
+
+    fn texts(array: &ArrayRef) -> Vec<Option<String>> {
+        array
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(String::from))
+            .collect()
+    }
+
+    #[test]
+    fn text_masks_keep_nulls_and_empty_strings() {
+        let input: ArrayRef = Arc::new(StringArray::from(vec![Some("E8 1DY"), None, Some("")]));
+        let out = udf(MaskKind::PostcodeSector).mask(&input).unwrap();
+        assert_eq!(
+            texts(&out),
+            vec![Some("E8 1".into()), None, Some("".into())]
+        );
+        let out = udf(MaskKind::Redact).mask(&input).unwrap();
+        assert_eq!(
+            texts(&out),
+            vec![Some("X0 0XX".into()), None, Some("".into())]
+        );
+        let out = udf(MaskKind::Null).mask(&input).unwrap();
+        assert_eq!(out.null_count(), 3);
+        assert_eq!(out.data_type(), &DataType::Utf8);
+    }
+
+    #[test]
+    fn view_strings_stay_view_strings() {
+        let input = cast(
+            &(Arc::new(StringArray::from(vec!["LK21 ABX"])) as ArrayRef),
+            &DataType::Utf8View,
+        )
+        .unwrap();
+        let out = udf(MaskKind::ShowLast4).mask(&input).unwrap();
+        assert_eq!(out.data_type(), &DataType::Utf8View);
+        let plain = cast(&out, &DataType::Utf8).unwrap();
+        assert_eq!(texts(&plain), vec![Some("XX00 ABX".into())]);
+    }
+
+    #[test]
+    fn date_year_keeps_dates_and_timestamps() {
+        let days =
+            (NaiveDate::from_ymd_opt(1987, 6, 5).unwrap() - NaiveDate::default()).num_days() as i32;
+        let input: ArrayRef = Arc::new(Date32Array::from(vec![Some(days), None]));
+        let out = udf(MaskKind::DateYear).mask(&input).unwrap();
+        let year =
+            (NaiveDate::from_ymd_opt(1987, 1, 1).unwrap() - NaiveDate::default()).num_days() as i32;
+        assert_eq!(out.as_primitive::<Date32Type>().value(0), year);
+        assert!(out.is_null(1));
+        let ts: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![
+            days as i64 * 86_400_000_000 + 3_600_000_000,
+        ]));
+        let out = udf(MaskKind::DateYear).mask(&ts).unwrap();
+        assert_eq!(out.data_type(), ts.data_type());
+        let micros = out
+            .as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>()
+            .value(0);
+        assert_eq!(micros, year as i64 * 86_400_000_000);
+    }
+
+    #[test]
+    fn hash_is_keyed_stable_and_type_preserving() {
+        let input: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("100021000001"),
+            Some("100021000001"),
+            None,
+        ]));
+        let out = udf(MaskKind::Hash).mask(&input).unwrap();
+        let values = texts(&out);
+        assert_eq!(values[0], values[1]);
+        assert_eq!(values[0].as_ref().unwrap().len(), HASH_HEX_CHARS);
+        assert_ne!(values[0].as_deref(), Some("100021000001"));
+        assert_eq!(values[2], None);
+        let mut other = udf(MaskKind::Hash);
+        other.key = Some(Arc::from(&b"another-key"[..]));
+        assert_ne!(texts(&other.mask(&input).unwrap())[0], values[0]);
+        let ints: ArrayRef = Arc::new(Int64Array::from(vec![100_021_000_001i64]));
+        let out = udf(MaskKind::Hash).mask(&ints).unwrap();
+        assert_eq!(out.data_type(), &DataType::Int64);
+        assert_ne!(out.as_primitive::<Int64Type>().value(0), 100_021_000_001);
+    }
+
+    #[test]
+    fn masks_refuse_columns_they_cannot_keep_the_type_of() {
+        assert!(check_type(MaskKind::Redact, &DataType::Int64, true).is_err());
+        assert!(check_type(MaskKind::DateYear, &DataType::Utf8, true).is_err());
+        assert!(check_type(MaskKind::Hash, &DataType::Utf8, false).is_err());
+        assert!(check_type(MaskKind::Null, &DataType::Float64, false).is_ok());
+    }
+}

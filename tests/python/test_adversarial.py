@@ -1,0 +1,280 @@
+"""The policy's adversarial suite, over the Postgres wire with psycopg.
+
+Each case states exactly what a persona must get: rows, values or a SQLSTATE. Ground truth
+comes from the data engineer, whom no grant restricts on parking (department access only),
+querying the same table with the filter written out. The cases take a `client`, so the
+Flight front end can run the same list."""
+
+import re
+import threading
+
+import psycopg
+import pytest
+from psycopg import errors
+
+from personas import token
+
+T = "parking_raw_zone.liberator_pcn_tickets"
+WARD = "E05009372"
+OTHER_WARD = "E05009370"
+
+
+class PgClient:
+    """Runs SQL as a token over the Postgres wire and reports rows or SQLSTATEs."""
+
+    def __init__(self, lakegate):
+        self.lakegate = lakegate
+        self.tokens = {}
+
+    def token(self, persona, **overrides):
+        key = (persona, tuple(sorted((k, repr(v)) for k, v in overrides.items())))
+        if key not in self.tokens:
+            self.tokens[key] = token(self.lakegate, persona, **overrides)
+        return self.tokens[key]
+
+    def connect(self, persona, **overrides):
+        return psycopg.connect(**self.lakegate.dsn(self.token(persona, **overrides)), autocommit=True)
+
+    def rows(self, persona, sql, params=None, **overrides):
+        with self.connect(persona, **overrides) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def one(self, persona, sql, params=None, **overrides):
+        rows = self.rows(persona, sql, params, **overrides)
+        assert len(rows) == 1, rows
+        return rows[0][0] if len(rows[0]) == 1 else rows[0]
+
+    def sqlstate(self, persona, sql, **overrides):
+        with self.connect(persona, **overrides) as conn:
+            try:
+                conn.execute(sql).fetchall()
+            except psycopg.Error as e:
+                return e.sqlstate
+        return None
+
+
+@pytest.fixture(scope="module")
+def client(lakegate):
+    return PgClient(lakegate)
+
+
+@pytest.fixture(scope="module")
+def truth(client):
+    """What the analyst must see, computed from unrestricted data."""
+    ward = lambda sql: client.one("engineer", sql.format(t=T, w=f"ward_code = '{WARD}'"))
+    return {
+        "count": ward("SELECT count(*) FROM {t} WHERE {w}"),
+        "sum": ward("SELECT sum(amount) FROM {t} WHERE {w}"),
+        "officers": ward("SELECT min(officer_id), max(officer_id) FROM {t} WHERE {w}"),
+        "total": client.one("engineer", f"SELECT count(*) FROM {T}"),
+        "raw_vrm": ward("SELECT min(vrm) FROM {t} WHERE {w}"),
+        "bhs": ward("SELECT count(*) FROM {t} WHERE {w} AND vrm LIKE '%BHS'"),
+    }
+
+
+# --- predicate tricks -------------------------------------------------------------------
+
+@pytest.mark.parametrize("sql", [
+    f"SELECT count(*) FROM {T}",
+    f"SELECT count(*) FROM {T} WHERE 1 = 1 OR ward_code <> 'x'",
+    f"SELECT count(*) FROM {T} WHERE ward_code = '{WARD}' OR true",
+    f"SELECT count(*) FROM (SELECT * FROM {T}) s",
+    f"WITH x AS (SELECT * FROM {T}) SELECT count(*) FROM x",
+    f"SELECT count(*) FROM {T} a JOIN {T} b ON a.pcn = b.pcn",
+    f"SELECT count(*) FROM (SELECT pcn FROM {T} UNION ALL SELECT pcn FROM {T} WHERE false) u",
+    f"SELECT max(c) FROM (SELECT count(*) OVER () AS c FROM {T}) w",
+    f"SELECT count(*) FROM {T} WHERE 1 / (CASE WHEN ward_code = '{OTHER_WARD}' THEN 0 ELSE 1 END) = 1",
+    f"SELECT count(*) FROM {T} WHERE CASE WHEN ward_code = '{OTHER_WARD}' THEN CAST(vrm AS INT) ELSE 1 END = 1",
+    f"SELECT count(*) FROM {T} WHERE pcn IN (SELECT pcn FROM {T})",
+])
+def test_every_way_of_counting_sees_only_own_wards(client, truth, sql):
+    assert client.one("analyst", sql) == truth["count"]
+
+
+@pytest.mark.parametrize("sql, expected", [
+    (f"SELECT count(*) FROM {T} WHERE ward_code = '{OTHER_WARD}'", 0),
+    (f"SELECT count(DISTINCT ward_code) FROM {T}", 1),
+    (f"SELECT count(*) FROM unrestricted_raw_zone.wards w WHERE EXISTS (SELECT 1 FROM {T} t WHERE t.ward_code = w.ward_code)", 1),
+    (f"SELECT count(*) FROM unrestricted_raw_zone.wards WHERE ward_code IN (SELECT ward_code FROM {T})", 1),
+    (f"SELECT count(*) FROM (SELECT ward_code FROM {T} UNION SELECT ward_code FROM {T}) u", 1),
+    (f"SELECT min(ward_code) || max(ward_code) FROM {T}", WARD + WARD),
+    (f"SELECT count(*) FROM parking_raw_zone.liberator_pcn_tickets_latest WHERE ward_code <> '{WARD}'", 0),
+])
+def test_hidden_rows_leave_no_trace(client, sql, expected):
+    assert client.one("analyst", sql) == expected
+
+
+def test_aggregates_and_statistics_cover_only_visible_rows(client, truth):
+    assert client.one("analyst", f"SELECT sum(amount) FROM {T}") == truth["sum"]
+    assert client.one("analyst", f"SELECT min(officer_id), max(officer_id) FROM {T}") == truth["officers"]
+    rows = client.rows("analyst", f"SELECT ward_code, count(*) FROM {T} GROUP BY 1")
+    assert rows == [(WARD, truth["count"])]
+    assert truth["count"] < truth["total"]
+
+
+# --- masks ------------------------------------------------------------------------------
+
+def test_plates_are_masked_and_compare_as_masked(client, truth):
+    vrms = [r[0] for r in client.rows("analyst", f"SELECT vrm FROM {T}")]
+    assert vrms and all(re.fullmatch(r"XX00 [A-Z]{3}", v) for v in vrms), vrms[:5]
+    assert client.one("analyst", f"SELECT count(*) FROM {T} WHERE vrm = %s", (truth["raw_vrm"],)) == 0
+    assert client.one("analyst", f"SELECT count(*) FROM {T} WHERE vrm LIKE '%%BHS'") == truth["bhs"]
+    assert client.one("analyst", f"SELECT count(*) FROM {T} WHERE substr(vrm, 1, 2) <> 'XX'") == 0
+
+
+def test_cells_are_raw_where_an_unmasked_grant_holds(client, truth):
+    sql = f"SELECT ward_code = '{WARD}', substr(vrm, 3, 2) = '00', count(*) FROM {T} GROUP BY 1, 2 ORDER BY 1, 2"
+    rows = client.rows("enforcement_manager", sql)
+    assert rows == [(False, True, truth["total"] - truth["count"]), (True, False, truth["count"])]
+
+
+def test_housing_officer_sees_own_teams_with_names_and_birth_dates_masked(client):
+    t = "housing_raw_zone.tenancies"
+    assert client.rows("housing", f"SELECT DISTINCT team FROM {t} ORDER BY 1") == [("central",), ("north",)]
+    names = [r[0] for r in client.rows("housing", f"SELECT tenant_name FROM {t}")]
+    assert names and all(re.fullmatch(r"X+ X+", n.replace("x", "X")) for n in names), names[:3]
+    births = client.rows("housing", f"SELECT DISTINCT extract(month FROM date_of_birth), extract(day FROM date_of_birth) FROM {t}")
+    assert [tuple(int(v) for v in r) for r in births] == [(1, 1)]
+    sectors = [r[0] for r in client.rows("housing", f"SELECT DISTINCT postcode FROM {t}")]
+    assert all(re.fullmatch(r"[A-Z]+\d+ \d", s) for s in sectors), sectors[:5]
+
+
+def test_hashed_ids_still_join_and_group(client):
+    t = "revenues_raw_zone.council_tax_accounts"
+    for sql in [
+        f"SELECT count(DISTINCT property_uprn) FROM {t}",
+        f"SELECT count(*) FROM {t} a JOIN revenues_raw_zone.council_tax_accounts_latest b ON a.property_uprn = b.property_uprn",
+        f"SELECT count(*) FROM (SELECT property_uprn FROM {t} GROUP BY 1 HAVING count(*) > 1) g",
+    ]:
+        assert client.one("revenues", sql) == client.one("engineer", sql)
+    raw = [r[0] for r in client.rows("engineer", f"SELECT property_uprn FROM {t} LIMIT 20")]
+    hashed = {r[0] for r in client.rows("revenues", f"SELECT property_uprn FROM {t}")}
+    assert not hashed.intersection(raw)
+
+
+# --- restricts --------------------------------------------------------------------------
+
+def test_safeguarding_cases_are_hidden_from_everyone_outside_the_group(client):
+    t = "housing_raw_zone.tenancies"
+    for persona in ("engineer", "housing"):
+        assert client.one(persona, f"SELECT count(*) FROM {t} WHERE safeguarding_case") == 0
+    assert client.one("safeguarding", f"SELECT count(*) FROM {t} WHERE safeguarding_case") > 0
+    assert client.one("safeguarding", f"SELECT count(*) FROM {t}") > client.one("engineer", f"SELECT count(*) FROM {t}")
+
+
+# --- hidden columns ---------------------------------------------------------------------
+
+def test_excluded_columns_do_not_exist(client):
+    t = "revenues_raw_zone.council_tax_accounts"
+    assert client.sqlstate("revenues", f"SELECT balance FROM {t}") == "42703"
+    assert client.sqlstate("revenues", f"SELECT no_such_column FROM {t}") == "42703"
+    with client.connect("revenues") as conn:
+        with pytest.raises(errors.UndefinedColumn) as hidden:
+            conn.execute(f"SELECT balanc FROM {t}")
+    assert "balance" not in str(hidden.value)
+    columns = [d.name for d in client_columns(client, "revenues", f"SELECT * FROM {t}")]
+    assert "balance" not in columns and "property_uprn" in columns
+    assert client.one("revenues", "SELECT count(*) FROM information_schema.columns WHERE column_name = 'balance'") == 0
+    assert client.one("revenues", "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attname = 'balance'") == 0
+    assert client.one("engineer", "SELECT count(*) FROM information_schema.columns WHERE column_name = 'balance'") > 0
+
+
+def client_columns(client, persona, sql):
+    with client.connect(persona) as conn:
+        cur = conn.execute(sql + " LIMIT 0")
+        return cur.description
+
+
+# --- settings, catalogs and EXPLAIN ------------------------------------------------------
+
+def test_search_path_role_and_authorization_change_nothing(client):
+    with client.connect("public") as conn:
+        for sql in ["SET search_path TO parking_raw_zone", "SET ROLE \"dee.engineer\"",
+                    "SET SESSION AUTHORIZATION \"dee.engineer\""]:
+            conn.execute(sql)
+        with pytest.raises(errors.UndefinedTable):
+            conn.execute("SELECT count(*) FROM liberator_pcn_tickets")
+        with pytest.raises(errors.UndefinedTable):
+            conn.execute(f"SELECT count(*) FROM {T}")
+
+
+@pytest.mark.parametrize("sql", [
+    "SHOW datafusion.execution.target_partitions",
+    "SHOW datafusion.catalog.default_catalog",
+])
+def test_engine_settings_are_not_shown(client, sql):
+    assert client.sqlstate("analyst", sql) == "42704"
+
+
+def test_explain_shows_the_secured_scan_but_no_literals_or_paths(client):
+    text = "\n".join(r[1] for r in client.rows("analyst", f"EXPLAIN SELECT * FROM {T}"))
+    assert "SecuredScanExec" in text and "policy=" in text
+    for secret in (WARD, ".parquet", "/lake/", "claim"):
+        assert secret not in text, text
+    verbose = "\n".join(str(r) for r in client.rows("analyst", f"EXPLAIN VERBOSE SELECT * FROM {T}"))
+    for secret in (WARD, ".parquet", "/lake/"):
+        assert secret not in verbose
+
+
+@pytest.mark.parametrize("sql", [
+    f"EXPLAIN ANALYZE SELECT * FROM {T}",
+    f"DROP TABLE {T}",
+    f"CREATE VIEW v AS SELECT * FROM {T}",
+    f"INSERT INTO {T} SELECT * FROM {T}",
+    f"DELETE FROM {T}",
+    f"COPY {T} TO '/tmp/tickets.csv'",
+    f"COPY {T} FROM '/etc/passwd'",
+    "SET datafusion.execution.batch_size = 1",
+    "SELECT * FROM '/etc/passwd'",
+    "SELECT * FROM read_parquet('/tmp/x.parquet')",
+    "SELECT * FROM 's3://dataplatform-prod-raw-zone/parking/x.parquet'",
+])
+def test_forbidden_statements_are_42501(client, sql):
+    assert client.sqlstate("analyst", sql) == "42501"
+
+
+# --- parameters and prepared statements ----------------------------------------------------
+
+def test_prepared_statements_with_parameters_respect_the_policy(client, truth):
+    sql = f"SELECT count(*) FROM {T} WHERE ward_code = %s"
+    with client.connect("analyst") as conn:
+        for prepare in (True, False):
+            assert conn.execute(sql, (OTHER_WARD,), prepare=prepare).fetchone() == (0,)
+            assert conn.execute(sql, (WARD,), prepare=prepare).fetchone() == (truth["count"],)
+        cur = psycopg.ClientCursor(conn)
+        assert cur.execute(sql, (OTHER_WARD,)).fetchone() == (0,)
+        assert cur.execute(sql, (f"{OTHER_WARD}' OR '1'='1",)).fetchone() == (0,)
+
+
+# --- claims -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("attrs", [
+    [("wards", f"{OTHER_WARD}') OR ('1'='1")],
+    [("wards", "' OR 1=1 --")],
+    [("wards", "")],
+    [],
+])
+def test_odd_missing_or_empty_claims_give_zero_rows(client, attrs):
+    assert client.one("analyst", f"SELECT count(*) FROM {T}", attrs=attrs) == 0
+
+
+# --- isolation ---------------------------------------------------------------------------
+
+def test_two_principals_running_the_same_sql_concurrently_see_their_own_rows(client, truth):
+    sql = f"SELECT count(*), min(substr(vrm, 3, 2)) FROM {T}"
+    expected = {"analyst": (truth["count"], "00"), "engineer": (truth["total"], "10")}
+    failures = []
+
+    def run(persona):
+        with client.connect(persona) as conn:
+            for _ in range(15):
+                got = conn.execute(sql).fetchone()
+                if got != expected[persona]:
+                    failures.append((persona, got))
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in ("analyst", "engineer") * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures[:4]
