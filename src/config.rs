@@ -25,6 +25,8 @@ pub struct Config {
     pub engine: EngineSection,
     #[serde(default)]
     pub masking: MaskingConfig,
+    #[serde(default)]
+    pub audit: AuditConfig,
     /// The policy in a file of its own (relative to this file)…
     pub policy_file: Option<PathBuf>,
     /// …or inline as a `[policy]` table.
@@ -88,6 +90,14 @@ pub struct EngineSection {
     /// Threads per query; 0 means one per core.
     #[serde(default)]
     pub target_partitions: usize,
+}
+
+/// Where the audit log goes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Append JSON lines to this file (relative to the config); stdout when unset.
+    pub file: Option<PathBuf>,
 }
 
 /// Where the key of the `hash` mask comes from: never the policy file.

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use lakegate_engine::{Engine, EngineConfig};
-use lakegate_gateway::{Gateway, GatewayParts, TokenVerifier};
+use lakegate_gateway::{AuditLog, Gateway, GatewayParts, TokenVerifier};
 use lakegate_lake::Lake;
 use lakegate_pg::{PgServer, PgServerConfig, load_tls};
 use tokio::net::TcpListener;
@@ -52,11 +52,15 @@ impl Server {
             config.identity.clone(),
             &loaded.resolve(&config.identity.jwks_file),
         )?;
+        let audit_file = config.audit.file.as_ref().map(|f| loaded.resolve(f));
+        let audit = AuditLog::open(audit_file.as_deref())
+            .map_err(|e| format!("opening the audit log: {e}"))?;
         let gateway = Arc::new(Gateway::new(GatewayParts {
             lake,
             engine,
             policy: loaded.policy.clone(),
             verifier,
+            audit: Arc::new(audit),
         }));
         let tls = match &config.tls {
             Some(t) => Some(
@@ -146,13 +150,21 @@ async fn wait_for_signals(loaded: &Loaded, gateway: &Gateway) {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return,
             _ = term.recv() => return,
-            _ = hup.recv() => match loaded.reload_policy() {
-                Ok(policy) => {
-                    gateway.replace_policy(policy);
-                    info!("policy reloaded");
-                }
-                Err(e) => error!(error = %e, "policy reload refused; keeping the current policy"),
-            },
+            _ = hup.recv() => reload(loaded, gateway),
+        }
+    }
+}
+
+/// Re-reads the policy; a bad one is refused (and audited) and the current one kept.
+fn reload(loaded: &Loaded, gateway: &Gateway) {
+    match loaded.reload_policy() {
+        Ok(policy) => {
+            gateway.replace_policy(Ok(policy));
+            info!("policy reloaded");
+        }
+        Err(e) => {
+            error!(error = %e, "policy reload refused; keeping the current policy");
+            gateway.replace_policy(Err(e.to_string()));
         }
     }
 }

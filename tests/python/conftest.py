@@ -65,6 +65,15 @@ class Lakegate:
         return dict(host="127.0.0.1", port=self.port, dbname="lake", user=user,
                     password=token, sslmode=sslmode, connect_timeout=10)
 
+    def audit_lines(self):
+        import json
+        path = self.dir / "audit.log"
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def reload(self):
+        import signal
+        self.proc.send_signal(signal.SIGHUP)
+
     def stop(self):
         self.proc.kill()
         self.proc.wait()
@@ -82,5 +91,13 @@ def strict_lakegate(tmp_path_factory):
     """A server that allows no clock skew, so short-lived tokens expire on time."""
     server = Lakegate(tmp_path_factory.mktemp("strict"),
                       edit=lambda text: text.replace('audience = "lakegate"', 'audience = "lakegate"\nleeway_secs = 0'))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def private_lakegate(tmp_path_factory):
+    """A server of the test module's own, for tests that change its policy."""
+    server = Lakegate(tmp_path_factory.mktemp("private"))
     yield server
     server.stop()

@@ -109,6 +109,10 @@ url = "lake/refined"
 [lake.zones.trusted]
 url = "lake/trusted"
 
+[audit]
+# One JSON line per login, statement and policy reload.
+file = "audit.log"
+
 [masking]
 # The key of the `hash` mask; never in the policy file.
 hash_key_file = "keys/hash.key"

@@ -68,18 +68,20 @@ impl Engine {
         &self.config.database
     }
 
-    /// A session holding exactly the tables `principal` may read.
+    /// A session holding exactly the tables `principal` may read, and the rules each one
+    /// is read under (by `schema.table`), for the audit log.
     pub fn session(
         &self,
         principal: &Principal,
         policy: &Policy,
         snapshot: &LakeSnapshot,
-    ) -> Result<SessionContext, EngineError> {
+    ) -> Result<(SessionContext, BTreeMap<String, TableRules>), EngineError> {
         let ctx = self.empty_session();
         let catalog = ctx
             .catalog(&self.config.database)
             .ok_or_else(|| EngineError::PgCatalog("default catalog missing".to_string()))?;
         let mut schemas: BTreeMap<String, Arc<MemorySchemaProvider>> = BTreeMap::new();
+        let mut applied = BTreeMap::new();
         for table in &snapshot.tables {
             let qualified = table.qualified_name();
             let Some(rules) =
@@ -88,6 +90,7 @@ impl Engine {
                 continue;
             };
             let provider = self.secure(table, &rules, principal);
+            applied.insert(qualified, rules);
             schemas
                 .entry(table.schema.clone())
                 .or_insert_with(|| Arc::new(MemorySchemaProvider::new()))
@@ -99,7 +102,7 @@ impl Engine {
         setup_pg_catalog(&ctx, &self.config.database, EmptyContextProvider)
             .map_err(|e| EngineError::PgCatalog(e.to_string()))?;
         ctx.register_udf(version_udf());
-        Ok(ctx)
+        Ok((ctx, applied))
     }
 
     /// The table as `principal` may read it; unreadable if its rules no longer type-check.

@@ -11,6 +11,7 @@ use lakegate_policy::{Policy, Principal};
 use moka::future::Cache;
 
 use crate::Statement;
+use crate::audit::{AuditEntry, AuditLog, Caller};
 use crate::error::{AuthError, QueryError};
 use crate::identity::{Identity, TokenVerifier};
 use crate::session::Session;
@@ -21,6 +22,7 @@ pub struct GatewayParts {
     pub engine: Engine,
     pub policy: Policy,
     pub verifier: TokenVerifier,
+    pub audit: Arc<AuditLog>,
 }
 
 /// A policy with a version that changes on every reload, so cached sessions re-plan.
@@ -28,6 +30,9 @@ struct PolicyState {
     policy: Policy,
     version: u64,
 }
+
+/// The startup user that means "whoever the token says".
+const ANY_USER: &str = "token";
 
 /// Cached sessions are keyed by everything that decides their content.
 type SessionKey = (Principal, u64, u64);
@@ -38,6 +43,7 @@ pub struct Gateway {
     engine: Engine,
     policy: RwLock<Arc<PolicyState>>,
     verifier: TokenVerifier,
+    audit: Arc<AuditLog>,
     sessions: Cache<SessionKey, Session>,
     parser: PostgresCompatibilityParser,
 }
@@ -52,6 +58,7 @@ impl Gateway {
                 version: 1,
             })),
             verifier: parts.verifier,
+            audit: parts.audit,
             sessions: Cache::builder()
                 .max_capacity(1_000)
                 .time_to_idle(Duration::from_secs(600))
@@ -63,6 +70,40 @@ impl Gateway {
     /// Verifies a token. The only way a principal comes into being.
     pub fn authenticate(&self, token: &str) -> Result<Identity, AuthError> {
         self.verifier.verify(token)
+    }
+
+    /// A login: verifies the token, checks that `user` is the token's user name (or the
+    /// catch-all `token`), and writes the attempt to the audit log.
+    pub fn login(
+        &self,
+        token: &str,
+        user: &str,
+        protocol: &str,
+        client: &str,
+    ) -> Result<Identity, AuthError> {
+        let result = if token.is_empty() {
+            Err(AuthError::NoToken)
+        } else {
+            self.verifier.verify(token).and_then(|identity| {
+                if user == ANY_USER || user == identity.principal.username {
+                    Ok(identity)
+                } else {
+                    Err(AuthError::UserMismatch)
+                }
+            })
+        };
+        self.audit.login(
+            protocol,
+            client,
+            user,
+            result.as_ref().map(|i| &i.principal),
+        );
+        result
+    }
+
+    /// Starts a statement's audit line.
+    pub fn audit(&self, caller: Caller, sql: &str) -> AuditEntry {
+        AuditEntry::new(Arc::clone(&self.audit), caller, sql)
     }
 
     /// Parses SQL (PostgreSQL dialect, with the rewrites drivers' catalog queries need).
@@ -84,18 +125,25 @@ impl Gateway {
         let key = (principal.clone(), snapshot.version, policy.version);
         self.sessions
             .try_get_with(key, async {
-                let ctx = self.engine.session(principal, &policy.policy, &snapshot)?;
-                Ok::<_, lakegate_engine::EngineError>(Session::new(ctx))
+                let (ctx, rules) = self.engine.session(principal, &policy.policy, &snapshot)?;
+                Ok::<_, lakegate_engine::EngineError>(Session::new(ctx, rules))
             })
             .await
             .map_err(|e| QueryError::Internal(e.to_string()))
     }
 
-    /// Installs a new policy atomically; sessions built under the old one are not reused.
-    pub fn replace_policy(&self, policy: Policy) {
-        let mut current = self.policy.write().unwrap_or_else(|e| e.into_inner());
-        let version = current.version + 1;
-        *current = Arc::new(PolicyState { policy, version });
+    /// Installs a new policy atomically, or records why it was refused; sessions built under
+    /// the old one are not reused.
+    pub fn replace_policy(&self, policy: Result<Policy, String>) {
+        match policy {
+            Ok(policy) => {
+                let mut current = self.policy.write().unwrap_or_else(|e| e.into_inner());
+                let version = current.version + 1;
+                *current = Arc::new(PolicyState { policy, version });
+                self.audit.policy_reload(None);
+            }
+            Err(e) => self.audit.policy_reload(Some(&e)),
+        }
     }
 
     pub fn lake(&self) -> &Arc<Lake> {

@@ -6,6 +6,7 @@
 //! permission decision is made below this line, so a check that exists for one protocol
 //! exists for all.
 
+mod audit;
 mod config;
 mod error;
 mod gateway;
@@ -13,6 +14,7 @@ pub mod identity;
 mod session;
 mod stream;
 
+pub use audit::{AuditEntry, AuditLog, Caller, Outcome};
 pub use config::{ClaimMapping, IdentityConfig};
 pub use error::{AuthError, QueryError};
 pub use gateway::{Gateway, GatewayParts};

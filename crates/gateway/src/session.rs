@@ -1,5 +1,6 @@
 //! A principal's session: plan and run statements.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
@@ -8,6 +9,9 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DfStatement;
 
+use lakegate_policy::TableRules;
+
+use crate::audit::{AuditEntry, Outcome};
 use crate::error::QueryError;
 use crate::stream::{QueryStream, plain_schema};
 use crate::{LogicalPlan, ParamValues, Statement};
@@ -16,11 +20,15 @@ use crate::{LogicalPlan, ParamValues, Statement};
 #[derive(Clone)]
 pub struct Session {
     ctx: Arc<SessionContext>,
+    rules: Arc<BTreeMap<String, TableRules>>,
 }
 
 impl Session {
-    pub(crate) fn new(ctx: SessionContext) -> Session {
-        Session { ctx: Arc::new(ctx) }
+    pub(crate) fn new(ctx: SessionContext, rules: BTreeMap<String, TableRules>) -> Session {
+        Session {
+            ctx: Arc::new(ctx),
+            rules: Arc::new(rules),
+        }
     }
 
     /// Plans a statement the guard classified as a query. Parameters (`$1`) stay open.
@@ -65,13 +73,37 @@ impl Session {
         plain_schema(plan.schema().as_arrow())
     }
 
-    /// Runs a plan, binding parameters first, and streams its batches.
+    /// Runs a plan, binding parameters first, and streams its batches. The audit entry is
+    /// finished by the stream (or here, if the plan cannot start).
     pub async fn execute(
         &self,
         plan: LogicalPlan,
         params: Option<ParamValues>,
+        mut audit: AuditEntry,
     ) -> Result<QueryStream, QueryError> {
         let tables = tables_read(&plan);
+        audit.set_tables(
+            tables
+                .iter()
+                .map(|t| (t.clone(), self.rules.get(t).cloned()))
+                .collect(),
+        );
+        match self.start(plan, params, &tables).await {
+            Ok(stream) => Ok(QueryStream::new(stream, tables, audit)),
+            Err(e) => {
+                audit.finish(Outcome::of(&e), 0, Some(&e));
+                Err(e)
+            }
+        }
+    }
+
+    async fn start(
+        &self,
+        plan: LogicalPlan,
+        params: Option<ParamValues>,
+        tables: &[String],
+    ) -> Result<datafusion::physical_plan::SendableRecordBatchStream, QueryError> {
+        let tables = tables.to_vec();
         let plan = match params {
             Some(params) => plan
                 .replace_params_with_values(&params)
@@ -83,11 +115,10 @@ impl Session {
             .execute_logical_plan(plan)
             .await
             .map_err(|e| QueryError::from_datafusion(e, &tables))?;
-        let stream = frame
+        frame
             .execute_stream()
             .await
-            .map_err(|e| QueryError::from_datafusion(e, &tables))?;
-        Ok(QueryStream::new(stream, tables))
+            .map_err(|e| QueryError::from_datafusion(e, &tables))
     }
 }
 

@@ -10,6 +10,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::Stream;
 
+use crate::audit::{AuditEntry, Outcome};
 use crate::error::QueryError;
 
 /// Batches straight from the scan, one at a time (nothing is collected), with view types
@@ -19,15 +20,35 @@ pub struct QueryStream {
     inner: SendableRecordBatchStream,
     schema: SchemaRef,
     tables: Vec<String>,
+    rows: u64,
+    /// Written when the stream ends, fails, or is dropped (the client went away).
+    audit: Option<AuditEntry>,
 }
 
 impl QueryStream {
-    pub(crate) fn new(inner: SendableRecordBatchStream, tables: Vec<String>) -> QueryStream {
+    pub(crate) fn new(
+        inner: SendableRecordBatchStream,
+        tables: Vec<String>,
+        audit: AuditEntry,
+    ) -> QueryStream {
         let schema = plain_schema(&inner.schema());
         QueryStream {
             inner,
             schema,
             tables,
+            rows: 0,
+            audit: Some(audit),
+        }
+    }
+
+    /// The audit id of the statement, for error messages.
+    pub fn query_id(&self) -> Option<&str> {
+        self.audit.as_ref().map(|a| a.id())
+    }
+
+    fn finish(&mut self, outcome: Outcome, error: Option<&QueryError>) {
+        if let Some(audit) = self.audit.take() {
+            audit.finish(outcome, self.rows, error);
         }
     }
 
@@ -61,14 +82,21 @@ impl Stream for QueryStream {
     type Item = Result<RecordBatch, QueryError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match self.inner.as_mut().poll_next(cx) {
-            Poll::Ready(Some(Ok(batch))) => Poll::Ready(Some(self.plain_batch(batch))),
-            Poll::Ready(Some(Err(e))) => {
-                Poll::Ready(Some(Err(QueryError::from_datafusion(e, &self.tables))))
+        let item = match self.inner.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(batch))) => {
+                self.rows += batch.num_rows() as u64;
+                Some(self.plain_batch(batch))
             }
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Err(e))) => Some(Err(QueryError::from_datafusion(e, &self.tables))),
+            Poll::Ready(None) => None,
+            Poll::Pending => return Poll::Pending,
+        };
+        match &item {
+            None => self.finish(Outcome::Ok, None),
+            Some(Err(e)) => self.finish(Outcome::of(e), Some(e)),
+            Some(Ok(_)) => {}
         }
+        Poll::Ready(item)
     }
 }
 
@@ -87,5 +115,11 @@ fn plain_type(data_type: &DataType) -> DataType {
         DataType::Utf8View => DataType::Utf8,
         DataType::BinaryView => DataType::Binary,
         other => other.clone(),
+    }
+}
+
+impl Drop for QueryStream {
+    fn drop(&mut self) {
+        self.finish(Outcome::Cancelled, None);
     }
 }

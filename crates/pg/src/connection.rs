@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
-use lakegate_gateway::Identity;
+use lakegate_gateway::{Caller, Identity};
 use pgwire::api::{ClientInfo, ConnectionGuard, ConnectionHandle};
 use pgwire::error::PgWireResult;
 
@@ -18,6 +18,8 @@ pub type CancelSignal = Shared<BoxFuture<'static, bool>>;
 /// An authenticated connection, kept in pgwire's session extensions.
 pub struct Connection {
     pub identity: Identity,
+    /// The client's address, for the audit log.
+    pub client: String,
     cancel: Arc<ConnectionHandle>,
     _registered: ConnectionGuard,
 }
@@ -25,13 +27,24 @@ pub struct Connection {
 impl Connection {
     pub fn new(
         identity: Identity,
+        client: String,
         cancel: Arc<ConnectionHandle>,
         registered: ConnectionGuard,
     ) -> Self {
         Connection {
             identity,
+            client,
             cancel,
             _registered: registered,
+        }
+    }
+
+    /// Who is running statements, for the audit log.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            protocol: "pg",
+            client: self.client.clone(),
+            principal: self.identity.principal.clone(),
         }
     }
 

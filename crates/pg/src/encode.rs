@@ -12,7 +12,7 @@ use pgwire::error::PgWireResult;
 use pgwire::types::format::FormatOptions;
 
 use crate::connection::CancelSignal;
-use crate::error::query_error;
+use crate::error::query_error_with_id;
 
 /// A query response whose rows are encoded one record batch at a time as the client reads
 /// them; nothing is collected. A cancel ends the rows with `57014`.
@@ -28,9 +28,13 @@ pub fn query_response(
         Some(options),
     )?);
     let row_fields = Arc::clone(&fields);
+    let id = results.query_id().unwrap_or_default().to_string();
     let rows = cancellable(results, cancel).flat_map(move |batch| match batch {
         Ok(batch) => stream::iter(encode_recordbatch(Arc::clone(&row_fields), batch)).left_stream(),
-        Err(e) => stream::once(async move { Err(query_error(&e)) }).right_stream(),
+        Err(e) => {
+            let error = query_error_with_id(&e, &id);
+            stream::once(async move { Err(error) }).right_stream()
+        }
     });
     Ok(QueryResponse::new(fields, rows))
 }

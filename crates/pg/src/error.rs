@@ -33,6 +33,18 @@ pub fn query_error(error: &QueryError) -> PgWireError {
     )))
 }
 
+/// A query error carrying the audit log's query id, which ties what the user sees to the
+/// detail the audit line holds.
+pub fn query_error_with_id(error: &QueryError, query_id: &str) -> PgWireError {
+    let mut info = ErrorInfo::new(
+        "ERROR".to_string(),
+        sqlstate(error).to_string(),
+        error.to_string(),
+    );
+    info.detail = Some(format!("query id {query_id}"));
+    PgWireError::UserError(Box::new(info))
+}
+
 /// A refused login: always fatal, so the connection closes before any query. Login
 /// failures are `28P01`, except a missing TLS layer, which is `28000`.
 pub fn auth_error(error: &AuthError, user: &str) -> PgWireError {

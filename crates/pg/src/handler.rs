@@ -6,7 +6,9 @@ use std::sync::Arc;
 use arrow_pg::datatypes::df::deserialize_parameters;
 use async_trait::async_trait;
 use futures::Sink;
-use lakegate_gateway::{Action, Gateway, QueryError, Statement, Transaction};
+use lakegate_gateway::{
+    Action, AuditEntry, Gateway, Outcome, ParamValues, QueryError, Statement, Transaction,
+};
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{Response, Tag};
@@ -18,7 +20,7 @@ use pgwire::types::format::FormatOptions;
 
 use crate::connection::{CancelSignal, Connection};
 use crate::encode::query_response;
-use crate::error::query_error;
+use crate::error::{query_error, query_error_with_id};
 use crate::settings;
 use crate::statement::{Prepared, StatementParser, parameter_types};
 
@@ -45,23 +47,17 @@ impl SimpleQueryHandler for QueryHandler {
         let cancel = connection.start_request().await;
         let mut responses = Vec::with_capacity(statements.len());
         for statement in &statements {
-            let action = self.gateway.classify(statement);
-            let response = match action {
-                Ok(action) => {
-                    self.respond(
-                        client,
-                        &connection,
-                        statement,
-                        action,
-                        None,
-                        &Format::UnifiedText,
-                        cancel.clone(),
-                    )
-                    .await
-                }
-                Err(e) => Err(query_error(&e)),
+            let request = Request {
+                connection: &connection,
+                statement,
+                params: None,
+                format: &Format::UnifiedText,
+                cancel: cancel.clone(),
             };
-            match response {
+            match self
+                .respond(client, self.gateway.classify(statement), request)
+                .await
+            {
                 Ok(r) => responses.push(r),
                 // PostgreSQL stops a multi-statement query at its first error.
                 Err(PgWireError::UserError(info)) if info.severity == "ERROR" => {
@@ -105,63 +101,102 @@ impl ExtendedQueryHandler for QueryHandler {
         } else {
             None
         };
-        let cancel = connection.start_request().await;
-        self.respond(
-            client,
-            &connection,
-            &prepared.statement,
-            prepared.action.clone(),
+        let request = Request {
+            connection: &connection,
+            statement: &prepared.statement,
             params,
-            &portal.result_column_format,
-            cancel,
-        )
-        .await
+            format: &portal.result_column_format,
+            cancel: connection.start_request().await,
+        };
+        self.respond(client, Ok(prepared.action.clone()), request)
+            .await
     }
 }
 
+/// One statement to answer, whichever protocol it came by.
+struct Request<'a> {
+    connection: &'a Connection,
+    statement: &'a Statement,
+    params: Option<ParamValues>,
+    format: &'a Format,
+    cancel: CancelSignal,
+}
+
 impl QueryHandler {
-    /// One statement's response, whichever protocol it came by.
-    #[allow(clippy::too_many_arguments)]
+    /// Answers one statement, given the guard's decision, and writes its audit line.
     async fn respond<C>(
         &self,
         client: &mut C,
-        connection: &Connection,
-        statement: &Statement,
-        action: Action,
-        params: Option<lakegate_gateway::ParamValues>,
-        format: &Format,
-        cancel: CancelSignal,
+        action: Result<Action, QueryError>,
+        request: Request<'_>,
     ) -> PgWireResult<Response>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        match action {
-            Action::Query => {
-                let run = async {
-                    let session = self.gateway.session(&connection.identity.principal).await?;
-                    let plan = session.plan(statement).await?;
-                    session.execute(plan, params).await
-                };
-                let results = tokio::select! {
-                    biased;
-                    true = cancel.clone() => Err(QueryError::Cancelled),
-                    results = run => results,
-                }
-                .map_err(|e| query_error(&e))?;
-                let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-                Ok(Response::Query(query_response(
-                    results, format, options, cancel,
-                )?))
+        let audit = self
+            .gateway
+            .audit(request.connection.caller(), &request.statement.to_string());
+        let response = match action {
+            Ok(Action::Query) => return self.query(client, request, audit).await,
+            Err(e) => {
+                let id = audit.id().to_string();
+                audit.finish(Outcome::of(&e), 0, Some(&e));
+                return Err(query_error_with_id(&e, &id));
             }
-            Action::Set { name, value } => settings::set(client, &name, value).await,
-            Action::Reset(name) => settings::reset(client, name.as_deref()).await,
-            Action::Show(name) => settings::show(client, &name),
-            Action::Transaction(t) => Ok(transaction(t)),
-            Action::NoOp(tag) => Ok(Response::Execution(Tag::new(tag))),
-            Action::Unsupported(what) => Err(query_error(&QueryError::Unsupported(what))),
-        }
+            Ok(Action::Set { name, value }) => settings::set(client, &name, value).await,
+            Ok(Action::Reset(name)) => settings::reset(client, name.as_deref()).await,
+            Ok(Action::Show(name)) => settings::show(client, &name),
+            Ok(Action::Transaction(t)) => Ok(transaction(t)),
+            Ok(Action::NoOp(tag)) => Ok(Response::Execution(Tag::new(tag))),
+            Ok(Action::Unsupported(what)) => Err(query_error(&QueryError::Unsupported(what))),
+        };
+        let outcome = if response.is_ok() {
+            Outcome::Ok
+        } else {
+            Outcome::Error
+        };
+        audit.finish(outcome, 0, None);
+        response
+    }
+
+    /// Plans (cancellably) and starts a query; its rows stream as the client reads them.
+    async fn query<C>(
+        &self,
+        client: &mut C,
+        request: Request<'_>,
+        audit: AuditEntry,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    {
+        let id = audit.id().to_string();
+        let principal = &request.connection.identity.principal;
+        let run = async {
+            let session = self.gateway.session(principal).await?;
+            let plan = session.plan(request.statement).await?;
+            Ok::<_, QueryError>((session, plan))
+        };
+        let planned = tokio::select! {
+            biased;
+            true = request.cancel.clone() => Err(QueryError::Cancelled),
+            planned = run => planned,
+        };
+        let (session, plan) = match planned {
+            Ok(planned) => planned,
+            Err(e) => {
+                audit.finish(Outcome::of(&e), 0, Some(&e));
+                return Err(query_error_with_id(&e, &id));
+            }
+        };
+        let results = session
+            .execute(plan, request.params, audit)
+            .await
+            .map_err(|e| query_error_with_id(&e, &id))?;
+        let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+        let response = query_response(results, request.format, options, request.cancel)?;
+        Ok(Response::Query(response))
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::{Sink, SinkExt};
-use lakegate_gateway::{AuthError, Gateway, setting};
+use lakegate_gateway::{Gateway, setting};
 use pgwire::api::auth::{
     ServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation,
     save_startup_parameters_to_metadata,
@@ -22,9 +22,6 @@ use tracing::{info, warn};
 
 use crate::connection::Connection;
 use crate::error::{auth_error, fatal};
-
-/// The startup user that means "whoever the token says".
-const ANY_USER: &str = "token";
 
 /// Asks for a cleartext password (the token), verifies it through the gateway and binds
 /// the connection to the principal.
@@ -72,7 +69,8 @@ impl StartupHandler for JwtStartup {
                     .get(METADATA_USER)
                     .cloned()
                     .unwrap_or_default();
-                let identity = match self.login(&user, token.trim()) {
+                let client_addr = client.socket_addr().to_string();
+                let identity = match self.gateway.login(token.trim(), &user, "pg", &client_addr) {
                     Ok(identity) => identity,
                     Err(e) => {
                         warn!(client = %client.socket_addr(), user = %user, reason = %e, "login refused");
@@ -88,9 +86,12 @@ impl StartupHandler for JwtStartup {
                     METADATA_USER.to_string(),
                     identity.principal.username.clone(),
                 );
-                client
-                    .session_extensions()
-                    .insert(Connection::new(identity, handle, registered));
+                client.session_extensions().insert(Connection::new(
+                    identity,
+                    client_addr,
+                    handle,
+                    registered,
+                ));
                 finish_authentication(client, &Parameters).await?;
             }
             _ => {}
@@ -103,17 +104,6 @@ impl JwtStartup {
     fn transport_allowed<C: ClientInfo>(&self, client: &C) -> bool {
         client.is_secure()
             || (self.allow_plaintext_loopback && client.socket_addr().ip().is_loopback())
-    }
-
-    fn login(&self, user: &str, token: &str) -> Result<lakegate_gateway::Identity, AuthError> {
-        if token.is_empty() {
-            return Err(AuthError::NoToken);
-        }
-        let identity = self.gateway.authenticate(token)?;
-        if user != ANY_USER && user != identity.principal.username {
-            return Err(AuthError::UserMismatch);
-        }
-        Ok(identity)
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, into_pg_type};
 use async_trait::async_trait;
 use lakegate_gateway::arrow::datatypes::DataType;
-use lakegate_gateway::{Action, Gateway, LogicalPlan, QueryError, Session, Statement};
+use lakegate_gateway::{Action, Gateway, LogicalPlan, Outcome, QueryError, Session, Statement};
 use pgwire::api::portal::Format;
 use pgwire::api::results::FieldInfo;
 use pgwire::api::stmt::QueryParser;
@@ -13,7 +13,7 @@ use pgwire::api::{ClientInfo, Type};
 use pgwire::error::PgWireResult;
 
 use crate::connection::Connection;
-use crate::error::query_error;
+use crate::error::{query_error, query_error_with_id};
 use crate::settings::show_fields;
 
 /// A parsed statement and what the guard decided about it. Queries keep the plan made at
@@ -62,10 +62,17 @@ impl QueryParser for StatementParser {
         let Some(statement) = statements.pop() else {
             return Ok(None);
         };
-        let action = self
-            .gateway
-            .classify(&statement)
-            .map_err(|e| query_error(&e))?;
+        let action = match self.gateway.classify(&statement) {
+            Ok(action) => action,
+            Err(e) => {
+                let audit = self
+                    .gateway
+                    .audit(connection.caller(), &statement.to_string());
+                let id = audit.id().to_string();
+                audit.finish(Outcome::of(&e), 0, Some(&e));
+                return Err(query_error_with_id(&e, &id));
+            }
+        };
         let plan = match action {
             Action::Query => {
                 let session = self

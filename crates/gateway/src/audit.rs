@@ -1,0 +1,217 @@
+//! The audit log: one JSON line per login, statement and policy reload.
+//!
+//! Statements are written when they end — after the last row, on error, or when the client
+//! goes away — so the line carries the rows returned and the outcome. Tokens are never
+//! written; bound claim values are, since they decided what the user saw.
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use lakegate_policy::{Principal, TableRules};
+use serde_json::{Value, json};
+
+use crate::error::{AuthError, QueryError};
+
+/// Where audit lines go.
+pub struct AuditLog {
+    sink: Mutex<Box<dyn Write + Send>>,
+    next_id: AtomicU64,
+}
+
+impl AuditLog {
+    /// Appends to `file`, or writes to stdout when `None`.
+    pub fn open(file: Option<&Path>) -> std::io::Result<AuditLog> {
+        let sink: Box<dyn Write + Send> = match file {
+            Some(path) => Box::new(OpenOptions::new().create(true).append(true).open(path)?),
+            None => Box::new(std::io::stdout()),
+        };
+        Ok(AuditLog {
+            sink: Mutex::new(sink),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    fn write(&self, mut line: Value) {
+        if let Value::Object(map) = &mut line {
+            map.insert("time".to_string(), json!(Utc::now().to_rfc3339()));
+        }
+        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(sink, "{line}");
+        let _ = sink.flush();
+    }
+
+    /// A login attempt and its outcome.
+    pub fn login(
+        &self,
+        protocol: &str,
+        client: &str,
+        user: &str,
+        result: Result<&Principal, &AuthError>,
+    ) {
+        let (outcome, subject, reason) = match result {
+            Ok(p) => ("ok", Some(p.subject.as_str()), None),
+            Err(e) => ("denied", None, Some(e.to_string())),
+        };
+        self.write(json!({
+            "event": "login", "protocol": protocol, "client": client, "user": user,
+            "subject": subject, "outcome": outcome, "reason": reason,
+        }));
+    }
+
+    /// A policy reload and whether it was applied.
+    pub fn policy_reload(&self, error: Option<&str>) {
+        self.write(json!({
+            "event": "policy_reload",
+            "outcome": if error.is_some() { "error" } else { "ok" },
+            "error": error,
+        }));
+    }
+
+    fn query_id(&self) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        format!("{:x}-{n}", Utc::now().timestamp_millis())
+    }
+}
+
+/// Who ran a statement, from where.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub protocol: &'static str,
+    pub client: String,
+    pub principal: Principal,
+}
+
+/// How a statement ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// It named a table or column the principal cannot see (or that does not exist).
+    Hidden,
+    /// A forbidden statement class.
+    Denied,
+    Error,
+    Cancelled,
+}
+
+impl Outcome {
+    fn name(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Hidden => "hidden",
+            Outcome::Denied => "denied",
+            Outcome::Error => "error",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    /// The outcome a failed statement is recorded with.
+    pub fn of(error: &QueryError) -> Outcome {
+        match error {
+            QueryError::TableNotFound(_) | QueryError::ColumnNotFound(_) => Outcome::Hidden,
+            QueryError::Forbidden(_) => Outcome::Denied,
+            QueryError::Cancelled => Outcome::Cancelled,
+            _ => Outcome::Error,
+        }
+    }
+}
+
+/// One statement's audit line, written once when it is finished (or dropped unfinished,
+/// which means the client went away).
+pub struct AuditEntry {
+    log: Arc<AuditLog>,
+    id: String,
+    caller: Caller,
+    sql: String,
+    started: chrono::DateTime<Utc>,
+    tables: Vec<(String, Option<TableRules>)>,
+    done: bool,
+}
+
+impl AuditEntry {
+    pub(crate) fn new(log: Arc<AuditLog>, caller: Caller, sql: &str) -> AuditEntry {
+        AuditEntry {
+            id: log.query_id(),
+            log,
+            caller,
+            sql: sql.to_string(),
+            started: Utc::now(),
+            tables: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// The id users see in error messages, tying them to this line.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(crate) fn set_tables(&mut self, tables: Vec<(String, Option<TableRules>)>) {
+        self.tables = tables;
+    }
+
+    /// Writes the line.
+    pub fn finish(mut self, outcome: Outcome, rows: u64, error: Option<&QueryError>) {
+        self.write(outcome, rows, error);
+    }
+
+    fn write(&mut self, outcome: Outcome, rows: u64, error: Option<&QueryError>) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let principal = &self.caller.principal;
+        let mut claims: BTreeMap<&str, Value> = BTreeMap::new();
+        claims.insert("departments", json!(principal.departments));
+        claims.insert("groups", json!(principal.groups));
+        for (name, values) in &principal.attributes {
+            claims.insert(name, json!(values));
+        }
+        let tables: Vec<Value> = self
+            .tables
+            .iter()
+            .map(|(name, rules)| {
+                let grants: Vec<&str> = rules
+                    .iter()
+                    .flat_map(|r| r.grants.iter().map(|g| g.name.as_str()))
+                    .collect();
+                let restricts: Vec<&str> = rules
+                    .iter()
+                    .flat_map(|r| r.restricts.iter().map(|(n, _)| n.as_str()))
+                    .collect();
+                let masks: BTreeMap<&str, &str> = rules
+                    .iter()
+                    .flat_map(|r| r.grants.iter())
+                    .flat_map(|g| g.masks.iter().map(|(c, k)| (c.as_str(), k.name())))
+                    .collect();
+                json!({"table": name, "grants": grants, "restricts": restricts, "masks": masks})
+            })
+            .collect();
+        let elapsed = (Utc::now() - self.started).num_milliseconds();
+        self.log.write(json!({
+            "event": "statement",
+            "query_id": self.id,
+            "started": self.started.to_rfc3339(),
+            "elapsed_ms": elapsed,
+            "protocol": self.caller.protocol,
+            "client": self.caller.client,
+            "subject": principal.subject,
+            "claims": claims,
+            "sql": self.sql,
+            "tables": tables,
+            "rows": rows,
+            "outcome": outcome.name(),
+            "error": error.map(|e| e.to_string()),
+        }));
+    }
+}
+
+impl Drop for AuditEntry {
+    fn drop(&mut self) {
+        self.write(Outcome::Cancelled, 0, None);
+    }
+}
