@@ -27,6 +27,17 @@ pub enum Command {
     Check(ConfigArg),
     /// List schemas and tables, optionally as one principal sees them.
     Tables(TablesArgs),
+    /// Make the running server re-read its policy (as SIGHUP does); a bad policy is refused.
+    Reload(ReloadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReloadArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The server's HTTP address, if not `server.http` from the config.
+    #[arg(long)]
+    pub http: Option<SocketAddr>,
 }
 
 #[derive(Debug, Args)]

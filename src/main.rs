@@ -32,6 +32,7 @@ fn main() -> ExitCode {
             Command::Token(args) => commands::token::run(args),
             Command::Check(args) => commands::check::run(args).await,
             Command::Tables(args) => commands::tables::run(args).await,
+            Command::Reload(args) => commands::reload::run(args).await,
         }
     });
     match result {

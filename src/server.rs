@@ -21,6 +21,20 @@ pub struct Overrides {
     pub http: Option<SocketAddr>,
 }
 
+/// The engine the config describes, over the lake's stores.
+pub fn engine(loaded: &Loaded, lake: &Lake) -> Result<Engine, String> {
+    let config = &loaded.config;
+    Engine::new(
+        lake,
+        EngineConfig {
+            database: config.database.clone(),
+            target_partitions: config.engine.target_partitions,
+            hash_key: loaded.hash_key().map_err(|e| e.to_string())?,
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
 /// A server that has listed the lake and bound its ports.
 pub struct Server {
     loaded: Loaded,
@@ -34,19 +48,16 @@ impl Server {
     pub async fn build(loaded: Loaded, overrides: Overrides) -> Result<Server, String> {
         let config = &loaded.config;
         let lake = Arc::new(Lake::open(&config.lake, &loaded.dir).map_err(|e| e.to_string())?);
-        let engine = Engine::new(
-            &lake,
-            EngineConfig {
-                database: config.database.clone(),
-                target_partitions: config.engine.target_partitions,
-                hash_key: loaded.hash_key().map_err(|e| e.to_string())?,
-            },
-        )
-        .map_err(|e| e.to_string())?;
+        let engine = engine(&loaded, &lake)?;
         let snapshot = lake.refresh().await;
         info!(tables = snapshot.tables.len(), "lake listed");
         for e in &snapshot.zone_errors {
             warn!(error = %e, "zone could not be listed");
+        }
+        for table in &snapshot.tables {
+            for (rule, reason) in engine.type_check(table, &loaded.policy) {
+                error!(table = %table.qualified_name(), %rule, %reason, "ALERT: policy does not type-check; the table is unreadable for the principals it covers");
+            }
         }
         let verifier = TokenVerifier::new(
             config.identity.clone(),
@@ -121,9 +132,12 @@ impl Server {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
+        let (loaded, gateway) = (self.loaded.clone(), Arc::clone(&self.gateway));
+        let reload_policy: http::Reload = Arc::new(move || reload(&loaded, &gateway));
         let http = tokio::spawn(http::serve(
             self.http,
             Arc::clone(&self.gateway),
+            reload_policy,
             stopped(stop_rx.clone()),
         ));
         let pg = tokio::spawn(self.pg.run(stopped(stop_rx)));
@@ -150,21 +164,25 @@ async fn wait_for_signals(loaded: &Loaded, gateway: &Gateway) {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return,
             _ = term.recv() => return,
-            _ = hup.recv() => reload(loaded, gateway),
+            _ = hup.recv() => {
+                let _ = reload(loaded, gateway);
+            }
         }
     }
 }
 
 /// Re-reads the policy; a bad one is refused (and audited) and the current one kept.
-fn reload(loaded: &Loaded, gateway: &Gateway) {
+fn reload(loaded: &Loaded, gateway: &Gateway) -> Result<(), String> {
     match loaded.reload_policy() {
         Ok(policy) => {
             gateway.replace_policy(Ok(policy));
             info!("policy reloaded");
+            Ok(())
         }
         Err(e) => {
             error!(error = %e, "policy reload refused; keeping the current policy");
             gateway.replace_policy(Err(e.to_string()));
+            Err(e.to_string())
         }
     }
 }

@@ -84,3 +84,62 @@ fn every_subcommand_has_help() {
         assert!(stdout(&out).contains("Usage: lakegate"), "{sub}");
     }
 }
+
+#[test]
+fn check_type_checks_every_filter_and_mask_against_the_lake() {
+    let demo = Demo::new();
+    let policy = demo.path("policy.toml");
+    let mut text = std::fs::read_to_string(&policy).expect("policy");
+    text.push_str(
+        "\n[[grant]]\nname = \"broken filter\"\ngroups = [\"x\"]\ntables = [\"parking_raw_zone.permits\"]\nrow_filter = \"no_such_column = claim('wards')\"\n\n[[grant]]\nname = \"broken mask\"\ngroups = [\"x\"]\ntables = [\"parking_raw_zone.permits\"]\nmasks = { start_date = \"redact\" }\n",
+    );
+    std::fs::write(&policy, text).expect("write policy");
+    let out = run(&["check"], &demo);
+    assert!(!out.status.success());
+    let report = stdout(&out);
+    assert!(
+        report.contains("`broken filter` does not type-check"),
+        "{report}"
+    );
+    assert!(
+        report.contains("`broken mask` does not type-check") && report.contains("redact"),
+        "{report}"
+    );
+}
+
+#[test]
+fn reload_re_reads_the_policy_and_refuses_a_bad_one() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let token = demo.parking_token();
+    let http = server.http.to_string();
+    let reload = || {
+        Command::new(BIN)
+            .args(["reload", "--config"])
+            .arg(demo.config())
+            .args(["--http", &http])
+            .output()
+            .expect("run reload")
+    };
+    let out = reload();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("policy reloaded"));
+    std::fs::write(demo.path("policy.toml"), "[[grant]]\ntables = [\n").expect("write");
+    let out = reload();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("policy refused") && stderr(&out).contains("line"),
+        "{}",
+        stderr(&out)
+    );
+    let out = server.psql(
+        &token,
+        "require",
+        "SELECT count(*) FROM parking_raw_zone.permits",
+    );
+    assert!(
+        out.status.success(),
+        "the old policy still serves: {}",
+        stderr(&out)
+    );
+}

@@ -6,6 +6,7 @@ use lakegate_lake::{Lake, TableKind};
 
 use crate::cli::ConfigArg;
 use crate::config::Loaded;
+use crate::server::engine;
 
 pub async fn run(args: ConfigArg) -> Result<(), String> {
     let loaded = Loaded::load(&args.config).map_err(|e| e.to_string())?;
@@ -14,6 +15,7 @@ pub async fn run(args: ConfigArg) -> Result<(), String> {
         &loaded.resolve(&loaded.config.identity.jwks_file),
     )?;
     let lake = Arc::new(Lake::open(&loaded.config.lake, &loaded.dir).map_err(|e| e.to_string())?);
+    let engine = engine(&loaded, &lake)?;
     let snapshot = lake.refresh().await;
     println!("config {}: ok", loaded.path.display());
     let mut problems = 0;
@@ -52,6 +54,10 @@ pub async fn run(args: ConfigArg) -> Result<(), String> {
             if let Some(e) = &table.sidecar_error {
                 problems += 1;
                 println!("    _catalog.toml ignored: {e}");
+            }
+            for (rule, e) in engine.type_check(table, &loaded.policy) {
+                problems += 1;
+                println!("    policy: `{rule}` does not type-check: {e}");
             }
         }
     }

@@ -16,7 +16,7 @@ use lakegate_policy::{Policy, Principal, TableRules};
 use tracing::error;
 
 use crate::claims::claim_udf;
-use crate::compile::compile;
+use crate::compile::{CompileError, compile};
 use crate::error::EngineError;
 use crate::mask::HashKey;
 use crate::secure::SecureTable;
@@ -105,6 +105,27 @@ impl Engine {
         Ok((ctx, applied))
     }
 
+    /// Type-checks every grant and restrict naming a table against its schema, as any
+    /// principal holding every claim they use would get them. Returns the failures.
+    pub fn type_check(&self, table: &LakeTable, policy: &Policy) -> Vec<(String, CompileError)> {
+        policy
+            .rules_naming(&table.qualified_name())
+            .into_iter()
+            .filter_map(|(name, rules)| {
+                let principal = principal_with_every_claim(&rules);
+                compile(
+                    &table.table_schema(),
+                    &rules,
+                    &principal,
+                    &self.parser,
+                    self.config.hash_key.as_ref(),
+                )
+                .err()
+                .map(|e| (name, e))
+            })
+            .collect()
+    }
+
     /// The table as `principal` may read it; unreadable if its rules no longer type-check.
     fn secure(
         &self,
@@ -150,4 +171,34 @@ impl Engine {
             .build();
         SessionContext::new_with_state(state)
     }
+}
+
+/// A principal holding a value for every claim the rules' filters name, so type-checking
+/// sees the whole filter rather than the `false` a missing claim binds to.
+fn principal_with_every_claim(rules: &TableRules) -> Principal {
+    let filters = rules
+        .grants
+        .iter()
+        .filter_map(|g| g.row_filter.as_deref())
+        .chain(rules.restricts.iter().map(|(_, f)| f.as_str()));
+    let mut principal = Principal {
+        subject: "type-check".to_string(),
+        username: "type-check".to_string(),
+        ..Default::default()
+    };
+    for filter in filters {
+        for part in filter.split("claim(").skip(1) {
+            let name = part.trim_start_matches(['\'', '"', ' ']);
+            let name: String = name
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            principal
+                .attributes
+                .insert(name.clone(), vec!["x".to_string()]);
+            principal.departments.insert("x".to_string());
+            principal.groups.insert("x".to_string());
+        }
+    }
+    principal
 }

@@ -149,19 +149,39 @@ impl Policy {
         Some(TableRules { grants, restricts })
     }
 
-    /// The grants and restricts that name a table, whoever they match: what `check`
-    /// type-checks against the table's schema.
-    pub fn rules_naming(&self, qualified: &str) -> (Vec<&Grant>, Vec<&Restrict>) {
-        (
-            self.grant
-                .iter()
-                .filter(|g| table_matches(&g.tables, qualified))
-                .collect(),
-            self.restrict
-                .iter()
-                .filter(|r| table_matches(&r.tables, qualified))
-                .collect(),
-        )
+    /// Every grant and restrict naming a table, each alone as the rules it would impose,
+    /// whoever it matches: what start-up and `check` type-check against the table's schema.
+    pub fn rules_naming(&self, qualified: &str) -> Vec<(String, TableRules)> {
+        let grants = self
+            .grant
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| table_matches(&g.tables, qualified))
+            .map(|(i, g)| {
+                let applied = g.applied(i);
+                let rules = TableRules {
+                    grants: vec![applied.clone()],
+                    restricts: Vec::new(),
+                };
+                (applied.name, rules)
+            });
+        let restricts = self
+            .restrict
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| table_matches(&r.tables, qualified))
+            .map(|(i, r)| {
+                let name = r
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("restrict {}", i + 1));
+                let rules = TableRules {
+                    grants: Vec::new(),
+                    restricts: vec![(name.clone(), r.row_filter.clone())],
+                };
+                (name, rules)
+            });
+        grants.chain(restricts).collect()
     }
 
     /// Whether `principal` may read `department`'s folder in `zone`. Default deny.
