@@ -282,6 +282,8 @@ mod tests {
         let loaded = Loaded::load(&path).unwrap();
         assert_eq!(loaded.config.lake.zones.len(), 4);
         assert_eq!(loaded.policy.department_access.len(), 3);
+        assert_eq!(loaded.policy.grant.len(), 3);
+        assert_eq!(loaded.policy.restrict.len(), 1);
     }
 
     #[test]
