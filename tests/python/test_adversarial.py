@@ -278,3 +278,54 @@ def test_two_principals_running_the_same_sql_concurrently_see_their_own_rows(cli
     for t in threads:
         t.join()
     assert not failures, failures[:4]
+
+
+# --- forged and oddly-typed tokens --------------------------------------------------------
+
+def _dev_key(lakegate):
+    """The demo's Ed25519 signing key. It is PKCS#8 v2 (with the public key), which the
+    `cryptography` package does not read, so take the 32-byte seed from its DER."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    pem = (lakegate.dir / "keys/dev-signing.pem").read_text()
+    der = base64.b64decode("".join(line for line in pem.splitlines() if "-----" not in line))
+    start = der.index(bytes([0x04, 0x22, 0x04, 0x20])) + 4
+    return Ed25519PrivateKey.from_private_bytes(der[start:start + 32])
+
+
+def _sign(lakegate, claims, kid="lakegate-demo-1"):
+    import time as _time
+
+    import jwt
+
+    key = _dev_key(lakegate)
+    now = int(_time.time())
+    body = {"iss": "https://lakegate.demo/issuer", "aud": "lakegate", "sub": "odd", "exp": now + 600,
+            "nbf": now - 5, **claims}
+    return jwt.encode(body, key, algorithm="EdDSA", headers={"kid": kid})
+
+
+@pytest.mark.parametrize("claims", [
+    {"wards": {"E05009372": True}},
+    {"departments": [["parking"]]},
+    {"groups": 7.5},
+    {"sub": ["pat.parking"]},
+])
+def test_wrongly_typed_claims_are_refused_at_login(lakegate, claims):
+    import rawpg
+
+    outcome, fields = rawpg.login("127.0.0.1", lakegate.port, "token", _sign(lakegate, claims))
+    assert (outcome, fields.get("C")) == ("error", "28P01"), fields
+
+
+def test_a_well_typed_hand_signed_token_works_and_binds_its_claims(lakegate, client):
+    good = _sign(lakegate, {"departments": ["parking"], "groups": ["operational", "parking-analyst"],
+                            "wards": ["E05009372"]})
+    with psycopg.connect(**lakegate.dsn(good), autocommit=True) as conn:
+        assert conn.execute(f"SELECT count(DISTINCT ward_code) FROM {T}").fetchone() == (1,)
+    unknown_kid = _sign(lakegate, {"departments": ["parking"]}, kid="someone-elses-key")
+    import rawpg
+
+    assert rawpg.login("127.0.0.1", lakegate.port, "token", unknown_kid)[1].get("C") == "28P01"

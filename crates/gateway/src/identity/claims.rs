@@ -44,20 +44,18 @@ pub fn principal_from_claims(
     })
 }
 
+/// A list claim: a string, an integer, or an array of them. Anything else (objects,
+/// nested arrays, floats, booleans) is refused rather than guessed at.
 fn list(claims: &Value, pointer: &str) -> Result<Vec<String>, AuthError> {
+    let item = |v: &Value| match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+        _ => Err(AuthError::BadClaim(pointer.to_string())),
+    };
     match claims.pointer(pointer) {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(vec![s.clone()]),
-        Some(Value::Number(n)) => Ok(vec![n.to_string()]),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| match item {
-                Value::String(s) => Ok(s.clone()),
-                Value::Number(n) => Ok(n.to_string()),
-                _ => Err(AuthError::BadClaim(pointer.to_string())),
-            })
-            .collect(),
-        Some(_) => Err(AuthError::BadClaim(pointer.to_string())),
+        Some(Value::Array(items)) => items.iter().map(item).collect(),
+        Some(other) => Ok(vec![item(other)?]),
     }
 }
 
@@ -93,6 +91,9 @@ mod tests {
         assert!(p.departments.is_empty());
         assert_eq!(p.username, "u");
         assert!(principal_from_claims(&json!({"sub": "u", "groups": {"a": 1}}), &mapping).is_err());
+        assert!(principal_from_claims(&json!({"sub": "u", "groups": 7.5}), &mapping).is_err());
+        assert!(principal_from_claims(&json!({"sub": "u", "groups": [["a"]]}), &mapping).is_err());
+        assert!(principal_from_claims(&json!({"sub": "u", "groups": [true]}), &mapping).is_err());
         assert!(principal_from_claims(&json!({"sub": ""}), &mapping).is_err());
         assert!(principal_from_claims(&json!({"sub": 5}), &mapping).is_err());
     }
