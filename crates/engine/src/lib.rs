@@ -13,12 +13,11 @@ mod error;
 mod mask;
 mod secure;
 mod session;
-mod unavailable;
 mod version;
 
 pub use compile::{CompileError, Compiled, compile};
 pub use error::EngineError;
+pub use lakegate_lake::PolicyUnavailable;
 pub use mask::HashKey;
 pub use secure::SecureTable;
 pub use session::{Engine, EngineConfig};
-pub use unavailable::PolicyUnavailable;

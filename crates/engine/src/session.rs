@@ -11,7 +11,7 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_pg_catalog::setup_pg_catalog;
-use lakegate_lake::{Lake, LakeSnapshot, LakeTable};
+use lakegate_lake::{Lake, LakeSnapshot, LakeTable, Unreadable, UnreadableTable};
 use lakegate_policy::{Policy, Principal, TableRules};
 use tracing::error;
 
@@ -20,7 +20,6 @@ use crate::compile::{CompileError, compile};
 use crate::error::EngineError;
 use crate::mask::HashKey;
 use crate::secure::SecureTable;
-use crate::unavailable::UnavailableTable;
 use crate::version::version_udf;
 
 /// Engine settings.
@@ -148,9 +147,10 @@ impl Engine {
             )),
             Err(reason) => {
                 error!(table = %qualified, subject = %principal.subject, %reason, "ALERT: policy does not type-check; table unreadable for this principal");
-                Arc::new(UnavailableTable::new(
+                Arc::new(UnreadableTable::new(
                     table.table_schema(),
                     table.provider.table_type(),
+                    Unreadable::Policy,
                 ))
             }
         }

@@ -29,4 +29,4 @@ pub use partition::{DATE_KEYS, PartitionSegment};
 pub use sidecar::{ColumnDoc, Relationship, Sidecar};
 pub use snapshot::{Lake, LakeSnapshot, LakeTable, TableKind};
 pub use store::Zone;
-pub use unreadable::UnreadableTable;
+pub use unreadable::{PolicyUnavailable, Unreadable, UnreadableTable};

@@ -28,7 +28,7 @@ use crate::naming::{department_slug, schema_name, sql_identifier};
 use crate::partition::date_key;
 use crate::sidecar::Sidecar;
 use crate::store::Zone;
-use crate::unreadable::UnreadableTable;
+use crate::unreadable::{Unreadable, UnreadableTable};
 
 /// Whether a table is a whole dataset or its latest import.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,6 +249,7 @@ impl Lake {
                 Arc::new(UnreadableTable::new(
                     provider.schema(),
                     provider.table_type(),
+                    Unreadable::DataFile,
                 ))
             } else {
                 provider

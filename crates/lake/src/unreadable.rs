@@ -1,4 +1,5 @@
-//! A table with a data file that cannot be read: every scan fails, naming no file.
+//! A table that cannot be read — a corrupt data file, or a policy that no longer fits its
+//! schema: it stays visible, and every scan fails with an error naming no file.
 
 use std::sync::Arc;
 
@@ -11,18 +12,37 @@ use datafusion::logical_expr::Expr;
 use datafusion::parquet::errors::ParquetError;
 use datafusion::physical_plan::ExecutionPlan;
 
-/// Stands in for a dataset whose listing found a corrupt or unreadable Parquet file. The
-/// table stays visible (its schema comes from the readable files); a query over it fails
-/// cleanly instead of handing the broken file to the reader.
+/// Why a table cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// The listing found a corrupt or unreadable Parquet file; the query fails cleanly
+    /// instead of handing the broken file to the reader.
+    DataFile,
+    /// The principal's rules do not type-check against the table: closed, never unfiltered.
+    Policy,
+}
+
+/// The error a query over a table closed by [`Unreadable::Policy`] gets.
+#[derive(Debug, thiserror::Error)]
+#[error("this table is unavailable: its access policy does not match its current data")]
+pub struct PolicyUnavailable;
+
+/// Stands in for a table that cannot be read. Its schema stays, so users are not told it
+/// vanished.
 #[derive(Debug)]
 pub struct UnreadableTable {
     schema: SchemaRef,
     table_type: TableType,
+    reason: Unreadable,
 }
 
 impl UnreadableTable {
-    pub fn new(schema: SchemaRef, table_type: TableType) -> Self {
-        UnreadableTable { schema, table_type }
+    pub fn new(schema: SchemaRef, table_type: TableType, reason: Unreadable) -> Self {
+        UnreadableTable {
+            schema,
+            table_type,
+            reason,
+        }
     }
 }
 
@@ -43,8 +63,11 @@ impl TableProvider for UnreadableTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Err(DataFusionError::ParquetError(Box::new(
-            ParquetError::General("a data file of this table is corrupt or unreadable".to_string()),
-        )))
+        Err(match self.reason {
+            Unreadable::DataFile => DataFusionError::ParquetError(Box::new(ParquetError::General(
+                "a data file of this table is corrupt or unreadable".to_string(),
+            ))),
+            Unreadable::Policy => DataFusionError::External(Box::new(PolicyUnavailable)),
+        })
     }
 }
