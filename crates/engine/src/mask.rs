@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Date32Array, Int32Array, Int64Array, StringArray, new_null_array,
+    Array, ArrayRef, AsArray, Date32Array, Int32Array, Int64Array, StringBuilder, new_null_array,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Date32Type, Int32Type, Int64Type};
@@ -15,7 +15,9 @@ use datafusion::logical_expr::{
 };
 use hmac::{Hmac, Mac};
 use lakegate_policy::MaskKind;
-use lakegate_policy::mask::{postcode_sector, redact, show_first_4, show_last_4};
+use lakegate_policy::mask::{
+    TextMask, postcode_sector_into, redact_into, show_first_4_into, show_last_4_into,
+};
 use sha2::Sha256;
 
 /// The secret that keys the `hash` mask; it lives outside the policy file.
@@ -124,10 +126,10 @@ impl MaskUdf {
         let data_type = array.data_type().clone();
         match self.kind {
             MaskKind::Null => Ok(new_null_array(&data_type, array.len())),
-            MaskKind::Redact => map_text(array, redact),
-            MaskKind::ShowLast4 => map_text(array, show_last_4),
-            MaskKind::ShowFirst4 => map_text(array, show_first_4),
-            MaskKind::PostcodeSector => map_text(array, postcode_sector),
+            MaskKind::Redact => map_text(array, redact_into),
+            MaskKind::ShowLast4 => map_text(array, show_last_4_into),
+            MaskKind::ShowFirst4 => map_text(array, show_first_4_into),
+            MaskKind::PostcodeSector => map_text(array, postcode_sector_into),
             MaskKind::DateYear => year_start(array),
             MaskKind::Hash => self.hash(array),
         }
@@ -167,9 +169,10 @@ impl MaskUdf {
                     .collect();
                 Ok(Arc::new(out?))
             }
-            _ => map_text_fallible(array, |s| {
+            _ => map_text_fallible(array, |s, out| {
                 let d = digest(s.as_bytes())?;
-                Ok(hex::encode(d)[..HASH_HEX_CHARS].to_string())
+                out.push_str(&hex::encode(&d[..HASH_HEX_CHARS / 2]));
+                Ok(())
             }),
         }
     }
@@ -181,20 +184,35 @@ fn first_i64(digest: &[u8; 32]) -> i64 {
     i64::from_le_bytes(bytes) & i64::MAX
 }
 
-fn map_text(array: &ArrayRef, f: fn(&str) -> String) -> Result<ArrayRef> {
-    map_text_fallible(array, |s| Ok(f(s)))
+fn map_text(array: &ArrayRef, mask: TextMask) -> Result<ArrayRef> {
+    map_text_fallible(array, |s, out| {
+        mask(s, out);
+        Ok(())
+    })
 }
 
 /// Applies `f` to every non-null string, whatever the string layout, keeping the layout.
-fn map_text_fallible(array: &ArrayRef, f: impl Fn(&str) -> Result<String>) -> Result<ArrayRef> {
+/// One buffer serves every value.
+fn map_text_fallible(
+    array: &ArrayRef,
+    f: impl Fn(&str, &mut String) -> Result<()>,
+) -> Result<ArrayRef> {
     let original = array.data_type().clone();
     let strings = cast(array, &DataType::Utf8)?;
-    let out: Result<StringArray> = strings
-        .as_string::<i32>()
-        .iter()
-        .map(|v| v.map(&f).transpose())
-        .collect();
-    Ok(cast(&(Arc::new(out?) as ArrayRef), &original)?)
+    let strings = strings.as_string::<i32>();
+    let mut builder = StringBuilder::with_capacity(strings.len(), strings.value_data().len());
+    let mut buffer = String::new();
+    for value in strings.iter() {
+        match value {
+            Some(v) => {
+                buffer.clear();
+                f(v, &mut buffer)?;
+                builder.append_value(&buffer);
+            }
+            None => builder.append_null(),
+        }
+    }
+    Ok(cast(&(Arc::new(builder.finish()) as ArrayRef), &original)?)
 }
 
 /// 1 January of each value's year, in the value's own type.
@@ -222,7 +240,7 @@ fn first_day_of_year(days_since_epoch: i32) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use datafusion::arrow::array::TimestampMicrosecondArray;
+    use datafusion::arrow::array::{StringArray, TimestampMicrosecondArray};
 
     use super::*;
 

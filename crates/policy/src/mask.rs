@@ -50,9 +50,18 @@ impl MaskKind {
     }
 }
 
+/// A text mask that writes into a buffer, so a column is masked without an allocation
+/// per value.
+pub type TextMask = fn(&str, &mut String);
+
 /// Letters become `x` (`X` for capitals), digits `0`; everything else stays.
 pub fn redact(value: &str) -> String {
-    value.chars().map(redact_char).collect()
+    collect(value, redact_into)
+}
+
+/// [`redact`] into `out`.
+pub fn redact_into(value: &str, out: &mut String) {
+    out.extend(value.chars().map(redact_char));
 }
 
 fn redact_char(c: char) -> char {
@@ -67,38 +76,50 @@ fn redact_char(c: char) -> char {
 
 /// The last four characters as they are, the rest redacted.
 pub fn show_last_4(value: &str) -> String {
-    let count = value.chars().count();
-    value
-        .chars()
-        .enumerate()
-        .map(|(i, c)| if i + 4 >= count { c } else { redact_char(c) })
-        .collect()
+    collect(value, show_last_4_into)
+}
+
+/// [`show_last_4`] into `out`.
+pub fn show_last_4_into(value: &str, out: &mut String) {
+    let keep_from = value.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
+    redact_into(&value[..keep_from], out);
+    out.push_str(&value[keep_from..]);
 }
 
 /// The first four characters as they are, the rest redacted.
 pub fn show_first_4(value: &str) -> String {
-    value
-        .chars()
-        .enumerate()
-        .map(|(i, c)| if i < 4 { c } else { redact_char(c) })
-        .collect()
+    collect(value, show_first_4_into)
+}
+
+/// [`show_first_4`] into `out`.
+pub fn show_first_4_into(value: &str, out: &mut String) {
+    let keep_to = value.char_indices().nth(4).map_or(value.len(), |(i, _)| i);
+    out.push_str(&value[..keep_to]);
+    redact_into(&value[keep_to..], out);
 }
 
 /// The postcode sector: the outward code and the first character of the inward code
 /// (`E8 1DY` → `E8 1`, `N167AB` → `N16 7`). Values too short to be postcodes are redacted.
 pub fn postcode_sector(value: &str) -> String {
-    let compact: String = value.split_whitespace().collect();
-    let chars: Vec<char> = compact.chars().collect();
-    if chars.len() < 5 {
-        return redact(value);
+    collect(value, postcode_sector_into)
+}
+
+/// [`postcode_sector`] into `out`.
+pub fn postcode_sector_into(value: &str, out: &mut String) {
+    let compact: Vec<char> = value.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.len() < 5 {
+        return redact_into(value, out);
     }
-    let split = chars.len() - 3;
-    let outward: String = chars[..split].iter().collect();
-    format!(
-        "{} {}",
-        outward.to_uppercase(),
-        chars[split].to_ascii_uppercase()
-    )
+    let split = compact.len() - 3;
+    out.extend(compact[..split].iter().map(|c| c.to_ascii_uppercase()));
+    out.push(' ');
+    out.push(compact[split].to_ascii_uppercase());
+}
+
+fn collect(value: &str, mask: TextMask) -> String {
+    let mut out = String::with_capacity(value.len());
+    mask(value, &mut out);
+    out
 }
 
 #[cfg(test)]
