@@ -24,10 +24,13 @@ RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 DATA = ROOT / "benches/.data"
 WARDS = [f"E050093{n}" for n in range(67, 88)]
 T = "parking_raw_zone.liberator_pcn_tickets"
+# Each query does the same work on raw and masked values (lengths are kept by the mask),
+# so the difference is the policy: the row filter and the mask, below the barrier.
 QUERIES = {
     "count": f"SELECT count(*) FROM {T}",
-    "scan_masked_column": f"SELECT count(DISTINCT vrm), sum(amount) FROM {T}",
-    "group_by_ward": f"SELECT ward_code, count(*), max(vrm) FROM {T} GROUP BY 1 ORDER BY 1",
+    "scan_masked_column": f"SELECT sum(length(vrm)), sum(amount), count(*) FROM {T}",
+    "selective_predicate": f"SELECT count(*), sum(amount) FROM {T} WHERE ward_code = 'E05009372'",
+    "group_by_ward": f"SELECT ward_code, count(*), sum(length(vrm)) FROM {T} GROUP BY 1 ORDER BY 1",
 }
 BENCH_GRANT = """
 [[grant]]
@@ -81,8 +84,7 @@ def main():
                         times.append(time.perf_counter() - start)
                     answers[persona] = rows
                 results[name][persona] = {"first_s": times[0], "warm_median_s": statistics.median(times[1:])}
-            same_rows = [len(r) for r in answers.values()]
-            assert same_rows[0] == same_rows[1], answers
+            assert answers["secured"] == answers["department_access"], answers
             warm = results[name]
             results[name]["ratio"] = warm["secured"]["warm_median_s"] / warm["department_access"]["warm_median_s"]
     finally:

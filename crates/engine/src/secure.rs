@@ -148,8 +148,11 @@ impl TableProvider for SecureTable {
             plan = split;
         }
         let scanned = DFSchema::try_from(plan.schema().as_ref().clone())?;
-        if let Some(filter) = &self.rules.filter {
-            let predicate = state.create_physical_expr(filter.clone(), &scanned)?;
+        // The user's leakproof conjuncts run with the policy's filter, on raw values, so
+        // masks are computed only for rows the query can still want.
+        let predicate = pushed.iter().cloned().chain(self.rules.filter.clone()).reduce(Expr::and);
+        if let Some(predicate) = predicate {
+            let predicate = state.create_physical_expr(predicate, &scanned)?;
             plan = Arc::new(FilterExec::try_new(predicate, plan)?);
         }
         let exprs = selected
