@@ -150,7 +150,11 @@ impl TableProvider for SecureTable {
         let scanned = DFSchema::try_from(plan.schema().as_ref().clone())?;
         // The user's leakproof conjuncts run with the policy's filter, on raw values, so
         // masks are computed only for rows the query can still want.
-        let predicate = pushed.iter().cloned().chain(self.rules.filter.clone()).reduce(Expr::and);
+        let predicate = pushed
+            .iter()
+            .cloned()
+            .chain(self.rules.filter.clone())
+            .reduce(Expr::and);
         if let Some(predicate) = predicate {
             let predicate = state.create_physical_expr(predicate, &scanned)?;
             plan = Arc::new(FilterExec::try_new(predicate, plan)?);
