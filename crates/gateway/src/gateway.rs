@@ -67,12 +67,7 @@ impl Gateway {
         }
     }
 
-    /// Verifies a token. The only way a principal comes into being.
-    pub fn authenticate(&self, token: &str) -> Result<Identity, AuthError> {
-        self.verifier.verify(token)
-    }
-
-    /// A login: verifies the token, checks that `user` is the token's user name (or the
+    /// A login, the only way a principal comes into being: verifies the token, checks that `user` is the token's user name (or the
     /// catch-all `token`), and writes the attempt to the audit log.
     pub fn login(
         &self,

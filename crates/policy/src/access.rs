@@ -287,11 +287,11 @@ unless_groups = ["safeguarding"]
             .unwrap();
         assert_eq!(rules.grants.len(), 1);
         assert_eq!(rules.grants[0].name, "own wards");
-        assert!(!rules.is_unrestricted());
+        assert!(rules.grants[0].row_filter.is_some() && rules.restricts.is_empty());
         let other = policy
             .table_rules(&analyst, "raw", "parking", "parking_raw_zone.permits")
             .unwrap();
-        assert!(other.grants.is_empty() && other.is_unrestricted());
+        assert!(other.grants.is_empty() && other.restricts.is_empty());
     }
 
     #[test]
@@ -309,7 +309,7 @@ unless_groups = ["safeguarding"]
         let rules = policy
             .table_rules(&manager, "trusted", "parking", "parking_trusted_zone.x")
             .unwrap();
-        assert!(rules.is_unrestricted());
+        assert!(rules.grants[0].row_filter.is_none() && rules.grants[0].masks.is_empty());
     }
 
     #[test]

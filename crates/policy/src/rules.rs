@@ -67,16 +67,6 @@ pub struct TableRules {
     pub restricts: Vec<(String, String)>,
 }
 
-impl TableRules {
-    /// Whether the table is served exactly as stored.
-    pub fn is_unrestricted(&self) -> bool {
-        let whole_grant = |g: &AppliedGrant| {
-            g.row_filter.is_none() && g.excluded.is_empty() && g.masks.is_empty()
-        };
-        self.restricts.is_empty() && (self.grants.is_empty() || self.grants.iter().any(whole_grant))
-    }
-}
-
 pub(crate) fn table_matches(globs: &[String], qualified: &str) -> bool {
     globs
         .iter()
