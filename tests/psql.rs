@@ -461,3 +461,29 @@ fn a_policy_that_no_longer_type_checks_closes_the_table_instead_of_opening_it() 
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn statements_too_deep_to_plan_safely_are_refused_and_the_server_survives() {
+    let demo = Demo::new();
+    let mut server = demo.serve();
+    let token = demo.parking_token();
+    // Statements this long go through a file: they exceed the limit on argument lists.
+    let file = demo.path("statement.sql");
+    let run = |sql: String| {
+        std::fs::write(&file, sql).expect("write statement");
+        let path = file.to_string_lossy().to_string();
+        server.psql_as("token", &token, "require", &["-f", &path])
+    };
+    for terms in [2_000, 30_000, 300_000] {
+        let out = run(format!("SELECT 1{}", " + 1".repeat(terms)));
+        assert!(stderr(&out).contains("54001"), "{terms}: {}", stderr(&out));
+    }
+    let values: Vec<String> = (0..50_000).map(|i| format!("'AB{i:05}'")).collect();
+    let out = run(format!(
+        "SELECT count(*) FROM parking_raw_zone.permits WHERE vrm IN ({})",
+        values.join(", ")
+    ));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "0");
+    assert!(server.alive());
+}

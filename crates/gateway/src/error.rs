@@ -54,6 +54,9 @@ pub enum QueryError {
     UnknownSetting(String),
     #[error("{0} is not supported")]
     Unsupported(String),
+    /// Too large or too deeply nested to process safely.
+    #[error("statement too complex: {0}")]
+    TooComplex(String),
     /// Planning failed: types, functions, ambiguous names.
     #[error("{0}")]
     Plan(String),

@@ -102,7 +102,9 @@ impl Gateway {
     }
 
     /// Parses SQL (PostgreSQL dialect, with the rewrites drivers' catalog queries need).
+    /// Statements too large or too deeply nested to process safely are refused first.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>, QueryError> {
+        crate::complexity::check(sql)?;
         self.parser
             .parse(sql)
             .map_err(|e| QueryError::Syntax(e.to_string()))

@@ -13,6 +13,7 @@ pub fn sqlstate(error: &QueryError) -> &'static str {
         QueryError::Forbidden(_) => "42501",
         QueryError::UnknownSetting(_) => "42704",
         QueryError::Unsupported(_) => "0A000",
+        QueryError::TooComplex(_) => "54001",
         QueryError::Plan(_) => "42804",
         QueryError::DivisionByZero => "22012",
         QueryError::Data(_) => "22000",
