@@ -23,6 +23,9 @@ pub const MAX_TOKENS: usize = 1_000_000;
 pub const MAX_STRUCTURE: usize = 20_000;
 /// Nesting of expressions (operators, function calls, parentheses, subqueries).
 pub const MAX_DEPTH: usize = 1_000;
+/// Relational operators (SELECT, JOIN, UNION, INTERSECT, EXCEPT): each can add a level to
+/// the plan, which the planner and optimizer walk recursively.
+pub const MAX_RELATIONS: usize = 200;
 
 /// Refuses a request that is too large or too deeply nested to process safely.
 pub fn check(sql: &str) -> Result<(), QueryError> {
@@ -43,6 +46,12 @@ pub fn check(sql: &str) -> Result<(), QueryError> {
     if structure > MAX_STRUCTURE {
         return Err(QueryError::TooComplex(format!(
             "the statement has {structure} operators, names and keywords; at most {MAX_STRUCTURE} are accepted"
+        )));
+    }
+    let relations = tokens.iter().filter(|t| is_relational(t)).count();
+    if relations > MAX_RELATIONS {
+        return Err(QueryError::TooComplex(format!(
+            "the statement has {relations} SELECT, JOIN and set operations; at most {MAX_RELATIONS} are accepted"
         )));
     }
     let statements = Parser::new(&dialect)
@@ -73,6 +82,14 @@ fn is_structural(token: &Token) -> bool {
             | Token::HexStringLiteral(_)
             | Token::DollarQuotedString(_)
     )
+}
+
+fn is_relational(token: &Token) -> bool {
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    matches!(token, Token::Word(w) if matches!(
+        w.keyword,
+        Keyword::SELECT | Keyword::JOIN | Keyword::UNION | Keyword::INTERSECT | Keyword::EXCEPT
+    ))
 }
 
 #[derive(Default)]
@@ -130,5 +147,15 @@ mod tests {
         ));
         let nested = format!("SELECT {}1{}", "abs(".repeat(1_200), ")".repeat(1_200));
         assert!(check(&nested).is_err());
+        let unions = format!("SELECT 1{}", " UNION ALL SELECT 1".repeat(300));
+        assert!(matches!(check(&unions), Err(QueryError::TooComplex(_))));
+        let ctes: Vec<String> = (1..300)
+            .map(|i| format!("a{i} AS (SELECT x FROM a{})", i - 1))
+            .collect();
+        let chain = format!(
+            "WITH a0 AS (SELECT 1 AS x), {} SELECT * FROM a299",
+            ctes.join(", ")
+        );
+        assert!(matches!(check(&chain), Err(QueryError::TooComplex(_))));
     }
 }
