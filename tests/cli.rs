@@ -143,3 +143,26 @@ fn reload_re_reads_the_policy_and_refuses_a_bad_one() {
         stderr(&out)
     );
 }
+
+#[test]
+fn tables_as_a_principal_includes_tables_a_grant_opens() {
+    let demo = Demo::new();
+    let policy = demo.path("policy.toml");
+    let mut text = std::fs::read_to_string(&policy).expect("policy");
+    text.push_str("\n[[grant]]\nname = \"auditors\"\ngroups = [\"auditor\"]\ntables = [\"revenues_raw_zone.council_tax_accounts\"]\n");
+    std::fs::write(&policy, text).expect("write policy");
+    let token = demo.token("ada.auditor", &[], &["auditor"]);
+    let out = Command::new(BIN)
+        .args(["tables", "--config"])
+        .arg(demo.config())
+        .args(["--as", &token])
+        .output()
+        .expect("run tables");
+    let text = stdout(&out);
+    assert!(
+        text.contains("revenues_raw_zone") && text.contains("council_tax_accounts "),
+        "{text}"
+    );
+    assert!(!text.contains("council_tax_accounts_latest"), "{text}");
+    assert!(!text.contains("parking"), "{text}");
+}

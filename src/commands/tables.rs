@@ -25,7 +25,10 @@ pub async fn run(args: TablesArgs) -> Result<(), String> {
     let mut schema = String::new();
     for table in &snapshot.tables {
         if let Some(p) = &principal
-            && !loaded.policy.can_read(p, &table.zone, &table.department)
+            && loaded
+                .policy
+                .table_rules(p, &table.zone, &table.department, &table.qualified_name())
+                .is_none()
         {
             continue;
         }
