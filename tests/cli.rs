@@ -51,12 +51,7 @@ fn check_lists_zones_and_reports_drift_and_broken_files() {
 fn tables_as_a_principal_shows_only_what_it_may_read() {
     let demo = Demo::new();
     let token = demo.public_token();
-    let out = Command::new(BIN)
-        .args(["tables", "--config"])
-        .arg(demo.config())
-        .args(["--as", &token])
-        .output()
-        .expect("run tables");
+    let out = run(&["tables", "--as", &token], &demo);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
@@ -88,12 +83,9 @@ fn every_subcommand_has_help() {
 #[test]
 fn check_type_checks_every_filter_and_mask_against_the_lake() {
     let demo = Demo::new();
-    let policy = demo.path("policy.toml");
-    let mut text = std::fs::read_to_string(&policy).expect("policy");
-    text.push_str(
+    demo.add_policy(
         "\n[[grant]]\nname = \"broken filter\"\ngroups = [\"x\"]\ntables = [\"parking_raw_zone.permits\"]\nrow_filter = \"no_such_column = claim('wards')\"\n\n[[grant]]\nname = \"broken mask\"\ngroups = [\"x\"]\ntables = [\"parking_raw_zone.permits\"]\nmasks = { start_date = \"redact\" }\n",
     );
-    std::fs::write(&policy, text).expect("write policy");
     let out = run(&["check"], &demo);
     assert!(!out.status.success());
     let report = stdout(&out);
@@ -147,17 +139,11 @@ fn reload_re_reads_the_policy_and_refuses_a_bad_one() {
 #[test]
 fn tables_as_a_principal_includes_tables_a_grant_opens() {
     let demo = Demo::new();
-    let policy = demo.path("policy.toml");
-    let mut text = std::fs::read_to_string(&policy).expect("policy");
-    text.push_str("\n[[grant]]\nname = \"auditors\"\ngroups = [\"auditor\"]\ntables = [\"revenues_raw_zone.council_tax_accounts\"]\n");
-    std::fs::write(&policy, text).expect("write policy");
+    demo.add_policy(
+        "\n[[grant]]\nname = \"auditors\"\ngroups = [\"auditor\"]\ntables = [\"revenues_raw_zone.council_tax_accounts\"]\n",
+    );
     let token = demo.token("ada.auditor", &[], &["auditor"]);
-    let out = Command::new(BIN)
-        .args(["tables", "--config"])
-        .arg(demo.config())
-        .args(["--as", &token])
-        .output()
-        .expect("run tables");
+    let out = run(&["tables", "--as", &token], &demo);
     let text = stdout(&out);
     assert!(
         text.contains("revenues_raw_zone") && text.contains("council_tax_accounts "),

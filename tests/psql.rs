@@ -438,13 +438,10 @@ fn listening_off_loopback_without_tls_is_refused() {
 #[test]
 fn a_policy_that_no_longer_type_checks_closes_the_table_instead_of_opening_it() {
     let demo = Demo::new();
-    let policy = demo.path("policy.toml");
-    let mut text = std::fs::read_to_string(&policy).expect("policy");
     // As if a column the restrict relies on had been dropped upstream.
-    text.push_str(
+    demo.add_policy(
         "\n[[restrict]]\ntables = [\"parking_raw_zone.permits\"]\nrow_filter = \"NOT withdrawn\"\n",
     );
-    std::fs::write(&policy, text).expect("write policy");
     let server = demo.serve();
     let token = demo.parking_token();
     let out = server.psql(

@@ -81,6 +81,14 @@ impl Demo {
         std::fs::write(self.config(), text.replace(from, to)).expect("write config");
     }
 
+    /// Appends rules to the demo's policy file.
+    pub fn add_policy(&self, rules: &str) {
+        let path = self.path("policy.toml");
+        let mut text = std::fs::read_to_string(&path).expect("read policy");
+        text.push_str(rules);
+        std::fs::write(&path, text).expect("write policy");
+    }
+
     pub fn serve(&self) -> Server {
         Server::start(
             &self.config(),

@@ -184,6 +184,8 @@ fn principal_with_every_claim(rules: &TableRules) -> Principal {
     let mut principal = Principal {
         subject: "type-check".to_string(),
         username: "type-check".to_string(),
+        departments: ["x".to_string()].into(),
+        groups: ["x".to_string()].into(),
         ..Default::default()
     };
     for filter in filters {
@@ -193,11 +195,7 @@ fn principal_with_every_claim(rules: &TableRules) -> Principal {
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '_')
                 .collect();
-            principal
-                .attributes
-                .insert(name.clone(), vec!["x".to_string()]);
-            principal.departments.insert("x".to_string());
-            principal.groups.insert("x".to_string());
+            principal.attributes.insert(name, vec!["x".to_string()]);
         }
     }
     principal

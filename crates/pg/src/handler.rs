@@ -22,7 +22,7 @@ use crate::connection::{CancelSignal, Connection};
 use crate::encode::query_response;
 use crate::error::{query_error, query_error_with_id};
 use crate::settings;
-use crate::statement::{Prepared, StatementParser, parameter_types};
+use crate::statement::{Prepared, StatementParser};
 
 /// Answers queries for every connection; per-connection state lives in the client.
 pub struct QueryHandler {
@@ -95,7 +95,7 @@ impl ExtendedQueryHandler for QueryHandler {
         let connection = Connection::of(client)?;
         let prepared = &portal.statement.statement;
         let params = if prepared.plan.is_some() {
-            let types = parameter_types(prepared)?;
+            let types = prepared.parameter_types()?;
             let refs: Vec<_> = types.iter().map(Option::as_ref).collect();
             Some(deserialize_parameters(portal, &refs)?)
         } else {

@@ -26,7 +26,8 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    fn parameter_types(&self) -> PgWireResult<Vec<Option<DataType>>> {
+    /// The types to decode bound parameters as; `None` where the plan leaves one open.
+    pub fn parameter_types(&self) -> PgWireResult<Vec<Option<DataType>>> {
         match &self.plan {
             Some(plan) => Session::parameter_types(plan).map_err(|e| query_error(&e)),
             None => Ok(Vec::new()),
@@ -121,9 +122,4 @@ impl QueryParser for StatementParser {
             (None, _) => Ok(Vec::new()),
         }
     }
-}
-
-/// The types to decode bound parameters as: the client's, else the plan's.
-pub fn parameter_types(prepared: &Prepared) -> PgWireResult<Vec<Option<DataType>>> {
-    prepared.parameter_types()
 }
