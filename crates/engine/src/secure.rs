@@ -9,7 +9,9 @@ use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::DFSchema;
 use datafusion::datasource::TableType;
 use datafusion::error::Result;
+use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::projection::ProjectionExpr;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::filter::FilterExec;
@@ -156,6 +158,14 @@ impl TableProvider for SecureTable {
             .chain(self.rules.filter.clone())
             .reduce(Expr::and);
         if let Some(predicate) = predicate {
+            // Simplified as one expression, so a pushed `ward = 'x'` can narrow the policy's
+            // `ward IN (…)` to a single comparison instead of evaluating both.
+            let simplifier = ExprSimplifier::new(
+                SimplifyContext::builder()
+                    .with_schema(Arc::new(scanned.clone()))
+                    .build(),
+            );
+            let predicate = simplifier.simplify(simplifier.coerce(predicate, &scanned)?)?;
             let predicate = state.create_physical_expr(predicate, &scanned)?;
             plan = Arc::new(FilterExec::try_new(predicate, plan)?);
         }
