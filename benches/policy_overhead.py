@@ -65,7 +65,7 @@ def main():
     if "bench: every ward" not in policy.read_text():
         policy.write_text(policy.read_text() + BENCH_GRANT)
     config = str(demo / "lakegate.toml")
-    server = subprocess.Popen([BIN, "serve", "--config", config, "--pg", "127.0.0.1:0", "--http", "127.0.0.1:0"],
+    server = subprocess.Popen([BIN, "serve", "--config", config, "--pg", "127.0.0.1:0", "--http", "127.0.0.1:0", "--flight", "127.0.0.1:0"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     port = None
     for line in server.stdout:

@@ -27,6 +27,8 @@ pub struct Config {
     pub masking: MaskingConfig,
     #[serde(default)]
     pub audit: AuditConfig,
+    #[serde(default)]
+    pub flight: FlightSection,
     /// The policy in a file of its own (relative to this file)…
     pub policy_file: Option<PathBuf>,
     /// …or inline as a `[policy]` table.
@@ -90,6 +92,41 @@ pub struct EngineSection {
     /// Threads per query; 0 means one per core.
     #[serde(default)]
     pub target_partitions: usize,
+}
+
+/// How the Flight SQL front end sends results.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlightSection {
+    /// IPC compression of result batches: `none` (the default: it costs more than it
+    /// saves on a fast network) or `lz4`.
+    #[serde(default)]
+    pub compression: Compression,
+    /// How long a ticket or prepared-statement handle stays valid; never past the token.
+    #[serde(default = "default_ticket_ttl")]
+    pub ticket_ttl_secs: u64,
+}
+
+impl Default for FlightSection {
+    fn default() -> Self {
+        FlightSection {
+            compression: Compression::None,
+            ticket_ttl_secs: default_ticket_ttl(),
+        }
+    }
+}
+
+fn default_ticket_ttl() -> u64 {
+    3600
+}
+
+/// IPC compression for Flight results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    #[default]
+    None,
+    Lz4,
 }
 
 /// Where the audit log goes.

@@ -4,13 +4,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use lakegate_engine::{Engine, EngineConfig};
-use lakegate_gateway::{AuditLog, Gateway, GatewayParts, TokenVerifier};
+use lakegate_flight::{FlightOptions, FlightServer, FlightServerConfig};
+use lakegate_gateway::arrow::ipc::CompressionType;
+use lakegate_gateway::arrow::ipc::writer::IpcWriteOptions;
+use lakegate_gateway::{AuditLog, Gateway, GatewayParts, TokenVerifier, load_tls};
 use lakegate_lake::Lake;
-use lakegate_pg::{PgServer, PgServerConfig, load_tls};
+use lakegate_pg::{PgServer, PgServerConfig};
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
-use crate::config::Loaded;
+use crate::config::{Compression, FlightSection, Loaded};
 use crate::http;
 
 /// Addresses that override the config.
@@ -40,7 +43,30 @@ pub struct Server {
     loaded: Loaded,
     gateway: Arc<Gateway>,
     pg: PgServer,
+    flight: FlightServer,
     http: TcpListener,
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("binding {addr}: {e}"))
+}
+
+fn flight_options(section: &FlightSection) -> FlightOptions {
+    let ipc = IpcWriteOptions::default();
+    let ipc = match section.compression {
+        Compression::None => ipc,
+        // LZ4 is built into this binary's Arrow, so choosing it cannot fail.
+        Compression::Lz4 => ipc
+            .clone()
+            .try_with_compression(Some(CompressionType::LZ4_FRAME))
+            .unwrap_or(ipc),
+    };
+    FlightOptions {
+        ipc,
+        ticket_ttl: std::time::Duration::from_secs(section.ticket_ttl_secs),
+    }
 }
 
 impl Server {
@@ -82,43 +108,47 @@ impl Server {
         };
         let pg_addr = overrides.pg.unwrap_or(config.server.pg);
         let http_addr = overrides.http.unwrap_or(config.server.http);
-        for (name, addr) in [("pg", Some(pg_addr)), ("flight", overrides.flight)] {
-            if let Some(addr) = addr
-                && !addr.ip().is_loopback()
-                && tls.is_none()
-            {
+        let flight_addr = overrides.flight.unwrap_or(config.server.flight);
+        for (name, addr) in [("pg", pg_addr), ("flight", flight_addr)] {
+            if !addr.ip().is_loopback() && tls.is_none() {
                 return Err(format!(
                     "refusing to listen for {name} on {addr} without TLS: configure [tls]"
                 ));
             }
         }
-        if overrides.flight.is_some() {
-            warn!("the Flight SQL front end is not part of this build yet; --flight is ignored");
-        }
-        let pg_listener = TcpListener::bind(pg_addr)
-            .await
-            .map_err(|e| format!("binding {pg_addr}: {e}"))?;
-        let http = TcpListener::bind(http_addr)
-            .await
-            .map_err(|e| format!("binding {http_addr}: {e}"))?;
         let pg = PgServer::new(
-            pg_listener,
+            bind(pg_addr).await?,
             Arc::clone(&gateway),
             PgServerConfig {
-                tls,
+                tls: tls.clone(),
                 allow_plaintext_loopback: config.server.allow_plaintext_loopback,
             },
         );
+        let flight = FlightServer::new(
+            bind(flight_addr).await?,
+            Arc::clone(&gateway),
+            FlightServerConfig {
+                tls,
+                allow_plaintext_loopback: config.server.allow_plaintext_loopback,
+                options: flight_options(&config.flight),
+            },
+        );
+        let http = bind(http_addr).await?;
         Ok(Server {
             loaded,
             gateway,
             pg,
+            flight,
             http,
         })
     }
 
     pub fn pg_addr(&self) -> Option<SocketAddr> {
         self.pg.local_addr().ok()
+    }
+
+    pub fn flight_addr(&self) -> Option<SocketAddr> {
+        self.flight.local_addr().ok()
     }
 
     pub fn http_addr(&self) -> Option<SocketAddr> {
@@ -140,11 +170,13 @@ impl Server {
             reload_policy,
             stopped(stop_rx.clone()),
         ));
-        let pg = tokio::spawn(self.pg.run(stopped(stop_rx)));
+        let pg = tokio::spawn(self.pg.run(stopped(stop_rx.clone())));
+        let flight = tokio::spawn(self.flight.run(stopped(stop_rx)));
         wait_for_signals(&self.loaded, &self.gateway).await;
         info!("shutting down");
         let _ = stop_tx.send(true);
         let _ = pg.await;
+        let _ = flight.await;
         let _ = http.await;
         Ok(())
     }

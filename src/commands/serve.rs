@@ -21,6 +21,9 @@ pub fn announce(server: &Server) {
     if let Some(addr) = server.pg_addr() {
         println!("lakegate: postgres listening on {addr}");
     }
+    if let Some(addr) = server.flight_addr() {
+        println!("lakegate: flight listening on {addr}");
+    }
     if let Some(addr) = server.http_addr() {
         println!("lakegate: http listening on {addr}");
     }

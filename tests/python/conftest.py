@@ -28,16 +28,21 @@ class Lakegate:
         if edit:
             self.config.write_text(edit(self.config.read_text()))
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--config", str(self.config), "--pg", "127.0.0.1:0", "--http", "127.0.0.1:0"],
+            [BIN, "serve", "--config", str(self.config), "--pg", "127.0.0.1:0", "--http", "127.0.0.1:0", "--flight", "127.0.0.1:0"],
             stdout=subprocess.PIPE, text=True,
         )
-        self.port = None
+        self.port = self.flight_port = None
         for line in self.proc.stdout:
-            m = re.match(r"lakegate: postgres listening on 127\.0\.0\.1:(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
+            m = re.match(r"lakegate: (postgres|flight) listening on 127\.0\.0\.1:(\d+)", line)
+            if m and m.group(1) == "postgres":
+                self.port = int(m.group(2))
+            elif m:
+                self.flight_port = int(m.group(2))
+            if self.port and self.flight_port:
                 break
-        assert self.port, "server did not start"
+        assert self.port and self.flight_port, "server did not start"
+        self.flight_uri = f"grpc+tls://127.0.0.1:{self.flight_port}"
+        self.cert = (self.dir / "tls/cert.pem").read_text()
         # Keep draining stdout so the server never blocks on a full pipe.
         threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
 
@@ -64,6 +69,23 @@ class Lakegate:
     def dsn(self, token, user="token", sslmode="require"):
         return dict(host="127.0.0.1", port=self.port, dbname="lake", user=user,
                     password=token, sslmode=sslmode, connect_timeout=10)
+
+    def adbc(self, token):
+        """An ADBC Flight SQL connection, as a notebook would open one."""
+        import adbc_driver_flightsql
+        from adbc_driver_flightsql import dbapi
+
+        options = adbc_driver_flightsql.DatabaseOptions
+        return dbapi.connect(self.flight_uri, autocommit=True, db_kwargs={
+            options.AUTHORIZATION_HEADER.value: f"Bearer {token}",
+            options.TLS_ROOT_CERTS.value: self.cert,
+        })
+
+    def flight(self):
+        """A raw pyarrow Flight client over TLS (no credentials of its own)."""
+        import pyarrow.flight as flight
+
+        return flight.FlightClient(self.flight_uri, tls_root_certs=self.cert.encode())
 
     def audit_lines(self):
         import json

@@ -1,26 +1,39 @@
-"""The policy's adversarial suite, over the Postgres wire with psycopg.
+"""The policy's adversarial suite, one list of cases over two transports: the Postgres
+wire (psycopg) and Arrow Flight SQL (pyarrow.flight). Each case states exactly what a
+persona must get: rows, values, or an error code (a SQLSTATE over pg, the gRPC status that
+stands for it over Flight).
 
-Each case states exactly what a persona must get: rows, values or a SQLSTATE. Ground truth
-comes from the data engineer, whom no grant restricts on parking (department access only),
-querying the same table with the filter written out. The cases take a `client`, so the
-Flight front end can run the same list."""
+Ground truth comes from the data engineer, whom no grant restricts on parking (department
+access only), querying the same table with the filter written out."""
 
 import re
 import threading
+from contextlib import contextmanager
 
 import psycopg
+import pyarrow as pa
+import pyarrow.flight as flight
 import pytest
-from psycopg import errors
 
+import flightsql
 from personas import token
 
 T = "parking_raw_zone.liberator_pcn_tickets"
 WARD = "E05009372"
 OTHER_WARD = "E05009370"
 
+# The gRPC status a Flight client gets where a pg client gets each SQLSTATE.
+GRPC = {
+    "42P01": "NOT_FOUND",
+    "42703": "NOT_FOUND",
+    "42501": "PERMISSION_DENIED",
+    "42704": "INVALID_ARGUMENT",
+    "28P01": "UNAUTHENTICATED",
+}
 
-class PgClient:
-    """Runs SQL as a token over the Postgres wire and reports rows or SQLSTATEs."""
+
+class Client:
+    """Runs SQL as a persona's token and reports rows or error codes."""
 
     def __init__(self, lakegate):
         self.lakegate = lakegate
@@ -32,30 +45,133 @@ class PgClient:
             self.tokens[key] = token(self.lakegate, persona, **overrides)
         return self.tokens[key]
 
-    def connect(self, persona, **overrides):
-        return psycopg.connect(**self.lakegate.dsn(self.token(persona, **overrides)), autocommit=True)
-
     def rows(self, persona, sql, params=None, **overrides):
-        with self.connect(persona, **overrides) as conn:
-            return conn.execute(sql, params).fetchall()
+        with self.session(self.token(persona, **overrides)) as run:
+            return run(sql, params)
 
     def one(self, persona, sql, params=None, **overrides):
         rows = self.rows(persona, sql, params, **overrides)
         assert len(rows) == 1, rows
         return rows[0][0] if len(rows[0]) == 1 else rows[0]
 
-    def sqlstate(self, persona, sql, **overrides):
-        with self.connect(persona, **overrides) as conn:
-            try:
-                conn.execute(sql).fetchall()
-            except psycopg.Error as e:
-                return e.sqlstate
+    def error(self, persona, sql, **overrides):
+        """The error code `sql` ends with, or None."""
+        return self.outcomes(self.token(persona, **overrides), [sql])[0]
+
+    def outcomes(self, token, statements):
+        """Runs statements in order in one session: rows or an error code for each."""
+        out = []
+        with self.session(token) as run:
+            for sql in statements:
+                try:
+                    out.append(run(sql, None))
+                except Exception as e:  # noqa: BLE001 - the code is what is compared
+                    out.append(self.code_of(e))
+        return out
+
+
+class PgClient(Client):
+    transport = "pg"
+
+    @staticmethod
+    def code(sqlstate):
+        return sqlstate
+
+    @staticmethod
+    def code_of(error):
+        if isinstance(error, psycopg.Error) and error.sqlstate:
+            return error.sqlstate
+        raise error
+
+    @contextmanager
+    def session(self, token):
+        with psycopg.connect(**self.lakegate.dsn(token), autocommit=True) as conn:
+            def run(sql, params):
+                cursor = conn.execute(sql, params)
+                return cursor.fetchall() if cursor.description else []
+
+            yield run
+
+    def columns(self, persona, sql):
+        with psycopg.connect(**self.lakegate.dsn(self.token(persona)), autocommit=True) as conn:
+            return [d.name for d in conn.execute(sql + " LIMIT 0").description]
+
+    def message(self, persona, sql):
+        with psycopg.connect(**self.lakegate.dsn(self.token(persona)), autocommit=True) as conn:
+            with pytest.raises(psycopg.Error) as e:
+                conn.execute(sql)
+            return str(e.value)
+
+    def every_binding(self, persona, sql, params):
+        """The rows through every way this transport binds parameters."""
+        with psycopg.connect(**self.lakegate.dsn(self.token(persona)), autocommit=True) as conn:
+            out = [conn.execute(sql, params, prepare=p).fetchall() for p in (True, False)]
+            out.append(psycopg.ClientCursor(conn).execute(sql, params).fetchall())
+            return out
+
+    def login_error(self, token):
+        import rawpg
+
+        outcome, fields = rawpg.login("127.0.0.1", self.lakegate.port, "token", token)
+        return fields.get("C") if outcome == "error" else None
+
+
+class FlightClient(Client):
+    transport = "flight"
+
+    @staticmethod
+    def code(sqlstate):
+        return GRPC[sqlstate]
+
+    @staticmethod
+    def code_of(error):
+        if isinstance(error, (flight.FlightError, pa.ArrowException)):
+            return flightsql.code(error)
+        raise error
+
+    @contextmanager
+    def session(self, token):
+        sql_client = flightsql.FlightSql(self.lakegate.flight(), token)
+
+        def run(sql, params):
+            if params is None:
+                return flightsql.rows(sql_client.query(sql))
+            return flightsql.rows(sql_client.query_params(to_dollar(sql), list(params)))
+
+        yield run
+        sql_client.client.close()
+
+    def columns(self, persona, sql):
+        return self._client(persona).query(sql + " LIMIT 0").schema.names
+
+    def message(self, persona, sql):
+        with pytest.raises((flight.FlightError, pa.ArrowException)) as e:
+            self._client(persona).query(sql)
+        return str(e.value)
+
+    def every_binding(self, persona, sql, params):
+        return [self.rows(persona, sql, params)]
+
+    def login_error(self, token):
+        try:
+            flightsql.FlightSql(self.lakegate.flight(), token).query("SELECT 1")
+        except flight.FlightError as e:
+            return flightsql.code(e)
         return None
 
+    def _client(self, persona):
+        return flightsql.FlightSql(self.lakegate.flight(), self.token(persona))
 
-@pytest.fixture(scope="module")
-def client(lakegate):
-    return PgClient(lakegate)
+
+def to_dollar(sql):
+    """psycopg's %s placeholders as the $n ones the server takes."""
+    parts = sql.split("%s")
+    return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts)).replace("%%", "%")
+
+
+@pytest.fixture(scope="module", params=[PgClient, FlightClient], ids=["pg", "flight"])
+def client(request, lakegate):
+    return request.param(lakegate)
 
 
 @pytest.fixture(scope="module")
@@ -166,36 +282,26 @@ def test_safeguarding_cases_are_hidden_from_everyone_outside_the_group(client):
 
 def test_excluded_columns_do_not_exist(client):
     t = "revenues_raw_zone.council_tax_accounts"
-    assert client.sqlstate("revenues", f"SELECT balance FROM {t}") == "42703"
-    assert client.sqlstate("revenues", f"SELECT no_such_column FROM {t}") == "42703"
-    with client.connect("revenues") as conn:
-        with pytest.raises(errors.UndefinedColumn) as hidden:
-            conn.execute(f"SELECT balanc FROM {t}")
-    assert "balance" not in str(hidden.value)
-    columns = [d.name for d in client_columns(client, "revenues", f"SELECT * FROM {t}")]
+    assert client.error("revenues", f"SELECT balance FROM {t}") == client.code("42703")
+    assert client.error("revenues", f"SELECT no_such_column FROM {t}") == client.code("42703")
+    assert client.error("revenues", f"SELECT balanc FROM {t}") == client.code("42703")
+    assert "balance" not in client.message("revenues", f"SELECT balanc FROM {t}")
+    columns = client.columns("revenues", f"SELECT * FROM {t}")
     assert "balance" not in columns and "property_uprn" in columns
     assert client.one("revenues", "SELECT count(*) FROM information_schema.columns WHERE column_name = 'balance'") == 0
     assert client.one("revenues", "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attname = 'balance'") == 0
     assert client.one("engineer", "SELECT count(*) FROM information_schema.columns WHERE column_name = 'balance'") > 0
 
 
-def client_columns(client, persona, sql):
-    with client.connect(persona) as conn:
-        cur = conn.execute(sql + " LIMIT 0")
-        return cur.description
-
-
 # --- settings, catalogs and EXPLAIN ------------------------------------------------------
 
 def test_search_path_role_and_authorization_change_nothing(client):
-    with client.connect("public") as conn:
-        for sql in ["SET search_path TO parking_raw_zone", "SET ROLE \"dee.engineer\"",
-                    "SET SESSION AUTHORIZATION \"dee.engineer\""]:
-            conn.execute(sql)
-        with pytest.raises(errors.UndefinedTable):
-            conn.execute("SELECT count(*) FROM liberator_pcn_tickets")
-        with pytest.raises(errors.UndefinedTable):
-            conn.execute(f"SELECT count(*) FROM {T}")
+    outcomes = client.outcomes(client.token("public"), [
+        "SET search_path TO parking_raw_zone", "SET ROLE \"dee.engineer\"",
+        "SET SESSION AUTHORIZATION \"dee.engineer\"",
+        "SELECT count(*) FROM liberator_pcn_tickets", f"SELECT count(*) FROM {T}",
+    ])
+    assert outcomes == [[], [], [], client.code("42P01"), client.code("42P01")]
 
 
 @pytest.mark.parametrize("sql", [
@@ -203,7 +309,7 @@ def test_search_path_role_and_authorization_change_nothing(client):
     "SHOW datafusion.catalog.default_catalog",
 ])
 def test_engine_settings_are_not_shown(client, sql):
-    assert client.sqlstate("analyst", sql) == "42704"
+    assert client.error("analyst", sql) == client.code("42704")
 
 
 def test_explain_shows_the_secured_scan_but_no_literals_or_paths(client):
@@ -230,20 +336,16 @@ def test_explain_shows_the_secured_scan_but_no_literals_or_paths(client):
     "SELECT * FROM 's3://dataplatform-prod-raw-zone/parking/x.parquet'",
 ])
 def test_forbidden_statements_are_42501(client, sql):
-    assert client.sqlstate("analyst", sql) == "42501"
+    assert client.error("analyst", sql) == client.code("42501")
 
 
 # --- parameters and prepared statements ----------------------------------------------------
 
 def test_prepared_statements_with_parameters_respect_the_policy(client, truth):
     sql = f"SELECT count(*) FROM {T} WHERE ward_code = %s"
-    with client.connect("analyst") as conn:
-        for prepare in (True, False):
-            assert conn.execute(sql, (OTHER_WARD,), prepare=prepare).fetchone() == (0,)
-            assert conn.execute(sql, (WARD,), prepare=prepare).fetchone() == (truth["count"],)
-        cur = psycopg.ClientCursor(conn)
-        assert cur.execute(sql, (OTHER_WARD,)).fetchone() == (0,)
-        assert cur.execute(sql, (f"{OTHER_WARD}' OR '1'='1",)).fetchone() == (0,)
+    for ward, expected in [(OTHER_WARD, 0), (WARD, truth["count"]), (f"{OTHER_WARD}' OR '1'='1", 0)]:
+        for rows in client.every_binding("analyst", sql, (ward,)):
+            assert rows == [(expected,)], (ward, rows)
 
 
 # --- claims -----------------------------------------------------------------------------
@@ -266,10 +368,10 @@ def test_two_principals_running_the_same_sql_concurrently_see_their_own_rows(cli
     failures = []
 
     def run(persona):
-        with client.connect(persona) as conn:
+        with client.session(client.token(persona)) as query:
             for _ in range(15):
-                got = conn.execute(sql).fetchone()
-                if got != expected[persona]:
+                got = query(sql, None)
+                if got != [expected[persona]]:
                     failures.append((persona, got))
 
     threads = [threading.Thread(target=run, args=(p,)) for p in ("analyst", "engineer") * 2]
@@ -313,19 +415,14 @@ def _sign(lakegate, claims, kid="lakegate-demo-1"):
     {"groups": 7.5},
     {"sub": ["pat.parking"]},
 ])
-def test_wrongly_typed_claims_are_refused_at_login(lakegate, claims):
-    import rawpg
-
-    outcome, fields = rawpg.login("127.0.0.1", lakegate.port, "token", _sign(lakegate, claims))
-    assert (outcome, fields.get("C")) == ("error", "28P01"), fields
+def test_wrongly_typed_claims_are_refused_at_login(lakegate, client, claims):
+    assert client.login_error(_sign(lakegate, claims)) == client.code("28P01")
 
 
 def test_a_well_typed_hand_signed_token_works_and_binds_its_claims(lakegate, client):
     good = _sign(lakegate, {"departments": ["parking"], "groups": ["operational", "parking-analyst"],
                             "wards": ["E05009372"]})
-    with psycopg.connect(**lakegate.dsn(good), autocommit=True) as conn:
-        assert conn.execute(f"SELECT count(DISTINCT ward_code) FROM {T}").fetchone() == (1,)
+    with client.session(good) as query:
+        assert query(f"SELECT count(DISTINCT ward_code) FROM {T}", None) == [(1,)]
     unknown_kid = _sign(lakegate, {"departments": ["parking"]}, kid="someone-elses-key")
-    import rawpg
-
-    assert rawpg.login("127.0.0.1", lakegate.port, "token", unknown_kid)[1].get("C") == "28P01"
+    assert client.login_error(unknown_kid) == client.code("28P01")

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 use lakegate_engine::Engine;
-use lakegate_lake::Lake;
+use lakegate_lake::{Lake, Sidecar};
 use lakegate_policy::guard::{Action, classify};
 use lakegate_policy::{Policy, Principal};
 use moka::future::Cache;
@@ -141,6 +141,16 @@ impl Gateway {
             }
             Err(e) => self.audit.policy_reload(Some(&e)),
         }
+    }
+
+    /// The catalogue entry (`_catalog.toml`) of `schema.table`, if it has one.
+    pub fn describe(&self, qualified: &str) -> Option<Sidecar> {
+        self.lake
+            .snapshot()
+            .tables
+            .iter()
+            .find(|t| t.qualified_name() == qualified)
+            .and_then(|t| t.sidecar.clone())
     }
 
     pub fn lake(&self) -> &Arc<Lake> {

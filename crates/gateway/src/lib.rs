@@ -14,20 +14,23 @@ mod gateway;
 pub mod identity;
 mod session;
 mod stream;
+mod tls;
 
 pub use audit::{AuditEntry, AuditLog, Caller, Outcome};
 pub use config::{ClaimMapping, IdentityConfig};
 pub use error::{AuthError, QueryError};
 pub use gateway::{Gateway, GatewayParts};
 pub use identity::{Identity, TokenVerifier};
+pub use lakegate_lake::Sidecar;
 pub use lakegate_policy::guard::{Action, Transaction};
 pub use lakegate_policy::setting;
 pub use lakegate_policy::{Forbidden, Principal};
-pub use session::Session;
+pub use session::{Session, VisibleTable};
 pub use stream::QueryStream;
+pub use tls::{TlsError, load_tls};
 
 /// Re-exported so front ends name the same Arrow, statement and value types as the gateway.
 pub use datafusion::arrow;
-pub use datafusion::common::ParamValues;
+pub use datafusion::common::{ParamValues, ScalarValue};
 pub use datafusion::logical_expr::LogicalPlan;
 pub use datafusion::sql::sqlparser::ast::Statement;

@@ -16,6 +16,18 @@ use crate::error::QueryError;
 use crate::stream::{QueryStream, plain_schema};
 use crate::{LogicalPlan, ParamValues, Statement};
 
+/// Schemas of the engine's own, not of the lake.
+const SYSTEM_SCHEMAS: &[&str] = &["pg_catalog", "information_schema"];
+
+/// A lake table as one principal sees it.
+#[derive(Debug, Clone)]
+pub struct VisibleTable {
+    pub schema: String,
+    pub name: String,
+    /// Only the columns the principal may see.
+    pub columns: SchemaRef,
+}
+
 /// A principal's DataFusion session. Cheap to clone.
 #[derive(Clone)]
 pub struct Session {
@@ -66,6 +78,42 @@ impl Session {
             }
         }
         Ok(out)
+    }
+
+    /// The lake tables this principal can see, by schema then name, with the columns it
+    /// sees. The system schemas (`pg_catalog`, `information_schema`) are left out.
+    pub async fn tables(&self) -> Vec<VisibleTable> {
+        let catalog_name = self
+            .ctx
+            .copied_config()
+            .options()
+            .catalog
+            .default_catalog
+            .clone();
+        let Some(catalog) = self.ctx.catalog(&catalog_name) else {
+            return Vec::new();
+        };
+        let mut schemas = catalog.schema_names();
+        schemas.retain(|s| !SYSTEM_SCHEMAS.contains(&s.as_str()));
+        schemas.sort();
+        let mut tables = Vec::new();
+        for schema_name in schemas {
+            let Some(schema) = catalog.schema(&schema_name) else {
+                continue;
+            };
+            let mut names = schema.table_names();
+            names.sort();
+            for name in names {
+                if let Ok(Some(table)) = schema.table(&name).await {
+                    tables.push(VisibleTable {
+                        schema: schema_name.clone(),
+                        columns: plain_schema(&table.schema()),
+                        name,
+                    });
+                }
+            }
+        }
+        tables
     }
 
     /// The schema a plan's results reach clients with (view types cast to plain ones).

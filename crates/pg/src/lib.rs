@@ -13,7 +13,5 @@ mod server;
 mod settings;
 mod startup;
 mod statement;
-mod tls;
 
 pub use server::{PgServer, PgServerConfig};
-pub use tls::{TlsError, load_tls};

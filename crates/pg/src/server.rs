@@ -12,6 +12,7 @@ use pgwire::api::{
 use pgwire::tokio::process_socket;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
 use tracing::{debug, info, warn};
 
 use crate::handler::QueryHandler;
@@ -21,7 +22,7 @@ use crate::statement::StatementParser;
 /// How the Postgres front end listens.
 pub struct PgServerConfig {
     /// `None` serves plaintext only (loopback, development).
-    pub tls: Option<TlsAcceptor>,
+    pub tls: Option<Arc<ServerConfig>>,
     /// Accept logins without TLS from loopback clients.
     pub allow_plaintext_loopback: bool,
 }
@@ -81,7 +82,7 @@ impl PgServer {
         PgServer {
             listener,
             handlers: Arc::new(handlers),
-            tls: config.tls,
+            tls: config.tls.map(TlsAcceptor::from),
         }
     }
 

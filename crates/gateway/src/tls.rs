@@ -1,4 +1,4 @@
-//! TLS for the Postgres listener (rustls, ring).
+//! The server certificate, loaded once and shared by every front end (rustls, ring).
 
 use std::fs::File;
 use std::io::BufReader;
@@ -8,7 +8,6 @@ use std::sync::Arc;
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use thiserror::Error;
-use tokio_rustls::TlsAcceptor;
 
 /// A certificate or key that cannot be used.
 #[derive(Debug, Error)]
@@ -25,8 +24,8 @@ pub enum TlsError {
     Config(#[from] rustls::Error),
 }
 
-/// Builds an acceptor from PEM files.
-pub fn load_tls(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
+/// A rustls server config from PEM files. Front ends clone it to set their own ALPN.
+pub fn load_tls(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
     let read_err = |path: &Path| {
         let path = path.display().to_string();
         move |source| TlsError::Read { path, source }
@@ -45,5 +44,5 @@ pub fn load_tls(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(certs, key_der)?;
-    Ok(TlsAcceptor::from(Arc::new(config)))
+    Ok(Arc::new(config))
 }

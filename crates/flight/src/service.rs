@@ -1,0 +1,734 @@
+//! The Flight SQL service: commands in, Arrow streams out, all through the gateway.
+//!
+//! Every call arrives authenticated (the layer in `auth` saw to it). A query's
+//! `GetFlightInfo` plans it for its schema and hands back a sealed ticket; `DoGet` opens
+//! the ticket, checks it belongs to the caller, and runs the statement again from scratch.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::error::FlightError;
+use arrow_flight::sql::metadata::GetDbSchemasBuilder;
+use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
+use arrow_flight::sql::{
+    ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
+    ActionCreatePreparedStatementResult, Any, CommandGetCatalogs, CommandGetCrossReference,
+    CommandGetDbSchemas, CommandGetExportedKeys, CommandGetImportedKeys, CommandGetPrimaryKeys,
+    CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandGetXdbcTypeInfo,
+    CommandPreparedStatementQuery, CommandPreparedStatementUpdate, CommandStatementIngest,
+    CommandStatementQuery, CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt,
+    SqlInfo, TicketStatementQuery,
+};
+use arrow_flight::{
+    FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage,
+    SchemaAsIpc, Ticket,
+};
+use chrono::Utc;
+use futures::stream::{self, BoxStream};
+use futures::{Stream, StreamExt, TryStreamExt};
+use lakegate_gateway::arrow::array::{RecordBatch, StringArray};
+use lakegate_gateway::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use lakegate_gateway::arrow::ipc::writer::IpcWriteOptions;
+use lakegate_gateway::setting::{KNOWN, known};
+use lakegate_gateway::{Action, AuditEntry, Caller, Gateway, Outcome, QueryError, Session};
+use prost::Message;
+use tonic::metadata::MetadataValue;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::auth::Authenticated;
+use crate::error::query_status;
+use crate::metadata::{self, SQL_INFO, TABLE_TYPE, XDBC_TYPES};
+use crate::params;
+use crate::ticket::{Kind, Sealer, Statement, TicketError};
+
+type DataStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send>>;
+type Batches = BoxStream<'static, Result<RecordBatch, Status>>;
+
+/// How results are sent.
+#[derive(Debug, Clone)]
+pub struct FlightOptions {
+    /// IPC compression; none by default, since it costs more than it saves on fast links.
+    pub ipc: IpcWriteOptions,
+    /// How long a ticket or prepared handle stays valid (never longer than the token).
+    pub ticket_ttl: Duration,
+}
+
+/// The Flight SQL service over the gateway.
+pub struct LakegateFlightSql {
+    gateway: Arc<Gateway>,
+    sealer: Sealer,
+    options: FlightOptions,
+}
+
+impl LakegateFlightSql {
+    pub fn new(gateway: Arc<Gateway>, options: FlightOptions) -> LakegateFlightSql {
+        LakegateFlightSql {
+            gateway,
+            sealer: Sealer::random(),
+            options,
+        }
+    }
+
+    fn seal(&self, kind: Kind, statement: &Statement, caller: &Authenticated) -> Vec<u8> {
+        let ttl = chrono::Duration::from_std(self.options.ticket_ttl)
+            .unwrap_or_else(|_| chrono::Duration::hours(1));
+        let expires = (Utc::now() + ttl).min(caller.identity.expires_at);
+        self.sealer
+            .seal(kind, statement, &caller.identity.principal, expires)
+    }
+
+    /// A ticket or handle of the caller's, or `NOT_FOUND` whatever is wrong with it.
+    fn open(&self, kind: Kind, bytes: &[u8], caller: &Authenticated) -> Result<Statement, Status> {
+        self.sealer
+            .open(kind, bytes, &caller.identity.principal)
+            .map_err(|e| {
+                let what = match kind {
+                    Kind::Ticket => "ticket",
+                    Kind::Prepared => "prepared statement",
+                };
+                match e {
+                    TicketError::Expired => Status::not_found(format!("{what} has expired")),
+                    _ => Status::not_found(format!("no such {what}")),
+                }
+            })
+    }
+
+    fn audit(&self, caller: &Authenticated, sql: &str) -> AuditEntry {
+        self.gateway.audit(
+            Caller {
+                protocol: "flight",
+                client: caller.client.clone(),
+                principal: caller.identity.principal.clone(),
+            },
+            sql,
+        )
+    }
+
+    /// The one statement `sql` holds and what the guard says of it.
+    fn statement(&self, sql: &str) -> Result<(lakegate_gateway::Statement, Action), QueryError> {
+        let mut statements = self.gateway.parse(sql)?;
+        if statements.len() != 1 {
+            return Err(QueryError::Syntax(format!(
+                "expected one statement, found {}",
+                statements.len()
+            )));
+        }
+        let statement = statements.remove(0);
+        let action = self.gateway.classify(&statement)?;
+        Ok((statement, action))
+    }
+
+    /// The result schema and parameter types of `sql`, planned but not run. A statement
+    /// that fails here is audited here; one that plans is audited when it runs.
+    async fn describe(
+        &self,
+        caller: &Authenticated,
+        sql: &str,
+    ) -> Result<(SchemaRef, Vec<Option<DataType>>), Status> {
+        let described = async {
+            let (statement, action) = self.statement(sql)?;
+            match action {
+                Action::Query => {
+                    let session = self.session(caller).await?;
+                    let plan = session.plan(&statement).await?;
+                    Ok((
+                        Session::result_schema(&plan),
+                        Session::parameter_types(&plan)?,
+                    ))
+                }
+                other => Ok((answer(other)?.schema(), Vec::new())),
+            }
+        };
+        described.await.map_err(|e| {
+            let audit = self.audit(caller, sql);
+            let id = audit.id().to_string();
+            audit.finish(Outcome::of(&e), 0, Some(&e));
+            query_status(&e, Some(&id))
+        })
+    }
+
+    async fn session(&self, caller: &Authenticated) -> Result<Session, QueryError> {
+        self.gateway.session(&caller.identity.principal).await
+    }
+
+    /// Runs a statement and streams its batches, ending the stream with `UNAUTHENTICATED`
+    /// if the caller's token expires before the last batch.
+    async fn run(
+        &self,
+        caller: &Authenticated,
+        statement: Statement,
+    ) -> Result<Response<DataStream>, Status> {
+        let audit = self.audit(caller, &statement.sql);
+        let id = audit.id().to_string();
+        let started = self.start(caller, &statement, audit).await;
+        let (schema, batches) = started.map_err(|e| query_status(&e, Some(&id)))?;
+        Ok(self.encode(schema, until_expiry(batches, caller.identity.expires_at)))
+    }
+
+    async fn start(
+        &self,
+        caller: &Authenticated,
+        statement: &Statement,
+        audit: AuditEntry,
+    ) -> Result<(SchemaRef, Batches), QueryError> {
+        let planned = async {
+            let (parsed, action) = self.statement(&statement.sql)?;
+            if action != Action::Query {
+                return Ok(Err(answer(action)?));
+            }
+            let session = self.session(caller).await?;
+            let plan = session.plan(&parsed).await?;
+            let params = match &statement.params {
+                Some(bytes) => Some(params::decode(bytes, &Session::parameter_types(&plan)?)?),
+                None => None,
+            };
+            Ok(Ok((session, plan, params)))
+        };
+        match planned.await {
+            Ok(Ok((session, plan, params))) => {
+                let id = audit.id().to_string();
+                let results = session.execute(plan, params, audit).await?;
+                let schema = results.schema();
+                let batches = results.map_err(move |e| query_status(&e, Some(&id)));
+                Ok((schema, batches.boxed()))
+            }
+            Ok(Err(batch)) => {
+                audit.finish(Outcome::Ok, batch.num_rows() as u64, None);
+                Ok((batch.schema(), stream::once(async { Ok(batch) }).boxed()))
+            }
+            Err(e) => {
+                audit.finish(Outcome::of(&e), 0, Some(&e));
+                Err(e)
+            }
+        }
+    }
+
+    fn flight_info(
+        &self,
+        caller: &Authenticated,
+        statement: &Statement,
+        schema: &Schema,
+        descriptor: FlightDescriptor,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let handle = self.seal(Kind::Ticket, statement, caller);
+        let ticket = TicketStatementQuery {
+            statement_handle: handle.into(),
+        };
+        info(schema, descriptor, ticket.as_any().encode_to_vec())
+    }
+
+    /// Encodes batches for the wire, view types already cast by the gateway.
+    fn encode(&self, schema: SchemaRef, batches: Batches) -> Response<DataStream> {
+        let stream = FlightDataEncoderBuilder::new()
+            .with_schema(schema)
+            .with_options(self.options.ipc.clone())
+            .build(batches.map_err(FlightError::from))
+            .map_err(Status::from);
+        Response::new(Box::pin(stream))
+    }
+
+    /// One batch of metadata, encoded.
+    fn metadata_batch(
+        &self,
+        batch: Result<RecordBatch, impl std::fmt::Display>,
+    ) -> Result<Response<DataStream>, Status> {
+        let batch = batch.map_err(|e| Status::internal(e.to_string()))?;
+        let schema = batch.schema();
+        Ok(self.encode(schema, stream::once(async { Ok(batch) }).boxed()))
+    }
+
+    /// A FlightInfo for a metadata command: its ticket is the command itself.
+    fn metadata_info(
+        &self,
+        schema: &Schema,
+        command: impl ProstMessageExt,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        info(
+            schema,
+            request.into_inner(),
+            command.as_any().encode_to_vec(),
+        )
+    }
+
+    async fn visible_tables(
+        &self,
+        caller: &Authenticated,
+    ) -> Result<Vec<lakegate_gateway::VisibleTable>, Status> {
+        let session = self
+            .session(caller)
+            .await
+            .map_err(|e| query_status(&e, None))?;
+        Ok(session.tables().await)
+    }
+}
+
+/// The caller the auth layer verified.
+fn caller<T>(request: &Request<T>) -> Result<Authenticated, Status> {
+    request
+        .extensions()
+        .get::<Authenticated>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("a token is required"))
+}
+
+fn info(
+    schema: &Schema,
+    descriptor: FlightDescriptor,
+    ticket: Vec<u8>,
+) -> Result<Response<FlightInfo>, Status> {
+    // No location: the client fetches from the channel it already has.
+    let endpoint = FlightEndpoint::new().with_ticket(Ticket::new(ticket));
+    let info = FlightInfo::new()
+        .try_with_schema(schema)
+        .map_err(|e| Status::internal(e.to_string()))?
+        .with_endpoint(endpoint)
+        .with_descriptor(descriptor)
+        .with_total_records(-1)
+        .with_total_bytes(-1)
+        .with_ordered(true);
+    Ok(Response::new(info))
+}
+
+/// The answer to a statement that is not a query. Flight SQL calls share no session, so
+/// `SET` and transaction control are acknowledged with no rows, and `SHOW` gives defaults.
+fn answer(action: Action) -> Result<RecordBatch, QueryError> {
+    let internal =
+        |e: lakegate_gateway::arrow::error::ArrowError| QueryError::Internal(e.to_string());
+    let text = |columns: &[&str], rows: Vec<Vec<String>>| {
+        let schema = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|c| Field::new(*c, DataType::Utf8, false))
+                .collect::<Vec<_>>(),
+        ));
+        let arrays = (0..columns.len())
+            .map(|i| {
+                Arc::new(StringArray::from_iter_values(
+                    rows.iter().map(|r| r[i].clone()),
+                )) as Arc<dyn lakegate_gateway::arrow::array::Array>
+            })
+            .collect();
+        RecordBatch::try_new(schema, arrays).map_err(internal)
+    };
+    match action {
+        Action::Show(name) if name.eq_ignore_ascii_case("all") => text(
+            &["name", "setting", "description"],
+            KNOWN
+                .iter()
+                .map(|k| vec![k.name.to_string(), k.default.to_string(), String::new()])
+                .collect(),
+        ),
+        Action::Show(name) => match known(&name) {
+            Some(k) => text(
+                &[&k.name.to_ascii_lowercase()],
+                vec![vec![k.default.to_string()]],
+            ),
+            None => Err(QueryError::UnknownSetting(name)),
+        },
+        Action::Unsupported(what) => Err(QueryError::Unsupported(what)),
+        Action::Query
+        | Action::Set { .. }
+        | Action::Reset(_)
+        | Action::Transaction(_)
+        | Action::NoOp(_) => Ok(RecordBatch::new_empty(Arc::new(Schema::empty()))),
+    }
+}
+
+/// Ends `batches` with `UNAUTHENTICATED` once the token's expiry passes.
+fn until_expiry(batches: Batches, expires_at: chrono::DateTime<Utc>) -> Batches {
+    let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
+    let deadline = Box::pin(tokio::time::sleep(left));
+    stream::unfold(Some((batches, deadline)), |state| async move {
+        let (mut batches, mut deadline) = state?;
+        tokio::select! {
+            biased;
+            () = &mut deadline => Some((
+                Err(Status::unauthenticated("token has expired")),
+                None,
+            )),
+            item = batches.next() => item.map(|item| (item, Some((batches, deadline)))),
+        }
+    })
+    .boxed()
+}
+
+fn read_only() -> Status {
+    Status::permission_denied("lakegate is read-only")
+}
+
+fn schema_bytes(schema: &Schema) -> Result<bytes::Bytes, Status> {
+    let IpcMessage(bytes) = SchemaAsIpc::new(schema, &IpcWriteOptions::default())
+        .try_into()
+        .map_err(|e: lakegate_gateway::arrow::error::ArrowError| Status::internal(e.to_string()))?;
+    Ok(bytes)
+}
+
+#[tonic::async_trait]
+impl FlightSqlService for LakegateFlightSql {
+    type FlightService = LakegateFlightSql;
+
+    /// The layer already verified the credentials; the bearer token goes back in the
+    /// `authorization` header and the payload, as clients expect.
+    async fn do_handshake(
+        &self,
+        request: Request<Streaming<HandshakeRequest>>,
+    ) -> Result<
+        Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>,
+        Status,
+    > {
+        let caller = caller(&request)?;
+        let bearer = format!("Bearer {}", caller.token);
+        let reply = HandshakeResponse {
+            protocol_version: 0,
+            payload: caller.token.as_bytes().to_vec().into(),
+        };
+        let mut response: Response<Pin<Box<dyn Stream<Item = _> + Send>>> =
+            Response::new(Box::pin(stream::once(async { Ok(reply) })));
+        let value = MetadataValue::try_from(bearer.as_str())
+            .map_err(|_| Status::internal("token cannot be sent as a header"))?;
+        response.metadata_mut().insert("authorization", value);
+        Ok(response)
+    }
+
+    async fn get_flight_info_statement(
+        &self,
+        query: CommandStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let caller = caller(&request)?;
+        let (schema, _) = self.describe(&caller, &query.query).await?;
+        let statement = Statement {
+            sql: query.query,
+            params: None,
+        };
+        self.flight_info(&caller, &statement, &schema, request.into_inner())
+    }
+
+    async fn get_flight_info_prepared_statement(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let caller = caller(&request)?;
+        let statement = self.open(Kind::Prepared, &query.prepared_statement_handle, &caller)?;
+        let (schema, _) = self.describe(&caller, &statement.sql).await?;
+        self.flight_info(&caller, &statement, &schema, request.into_inner())
+    }
+
+    async fn do_get_statement(
+        &self,
+        ticket: TicketStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        let caller = caller(&request)?;
+        let statement = self.open(Kind::Ticket, &ticket.statement_handle, &caller)?;
+        self.run(&caller, statement).await
+    }
+
+    async fn do_get_prepared_statement(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        let caller = caller(&request)?;
+        let statement = self.open(Kind::Prepared, &query.prepared_statement_handle, &caller)?;
+        self.run(&caller, statement).await
+    }
+
+    async fn do_action_create_prepared_statement(
+        &self,
+        query: ActionCreatePreparedStatementRequest,
+        request: Request<arrow_flight::Action>,
+    ) -> Result<ActionCreatePreparedStatementResult, Status> {
+        let caller = caller(&request)?;
+        let (schema, types) = self.describe(&caller, &query.query).await?;
+        let parameters = Schema::new(
+            types
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    Field::new(
+                        format!("${}", i + 1),
+                        t.clone().unwrap_or(DataType::Utf8),
+                        true,
+                    )
+                })
+                .collect::<Vec<_>>(),
+        );
+        let statement = Statement {
+            sql: query.query,
+            params: None,
+        };
+        Ok(ActionCreatePreparedStatementResult {
+            prepared_statement_handle: self.seal(Kind::Prepared, &statement, &caller).into(),
+            dataset_schema: schema_bytes(&schema)?,
+            parameter_schema: schema_bytes(&parameters)?,
+        })
+    }
+
+    /// Handles hold no server state, so there is nothing to free.
+    async fn do_action_close_prepared_statement(
+        &self,
+        _query: ActionClosePreparedStatementRequest,
+        _request: Request<arrow_flight::Action>,
+    ) -> Result<(), Status> {
+        Ok(())
+    }
+
+    /// Binds one row of parameters: the answer is a new handle carrying them.
+    async fn do_put_prepared_statement_query(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<DoPutPreparedStatementResult, Status> {
+        let caller = caller(&request)?;
+        let mut statement = self.open(Kind::Prepared, &query.prepared_statement_handle, &caller)?;
+        let data = request.into_inner().map_err(FlightError::from);
+        let batches: Vec<RecordBatch> =
+            arrow_flight::decode::FlightRecordBatchStream::new_from_flight_data(data)
+                .try_collect()
+                .await
+                .map_err(|e| Status::invalid_argument(format!("bound parameters: {e}")))?;
+        statement.params = params::encode(&batches).map_err(|e| query_status(&e, None))?;
+        Ok(DoPutPreparedStatementResult {
+            prepared_statement_handle: Some(self.seal(Kind::Prepared, &statement, &caller).into()),
+        })
+    }
+
+    async fn do_put_statement_update(
+        &self,
+        _query: CommandStatementUpdate,
+        _request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        Err(read_only())
+    }
+
+    async fn do_put_statement_ingest(
+        &self,
+        _query: CommandStatementIngest,
+        _request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        Err(read_only())
+    }
+
+    async fn do_put_prepared_statement_update(
+        &self,
+        _query: CommandPreparedStatementUpdate,
+        _request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        Err(read_only())
+    }
+
+    async fn get_flight_info_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.into_builder().schema();
+        self.metadata_info(&schema, query, request)
+    }
+
+    async fn do_get_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        _request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        let mut builder = query.into_builder();
+        builder.append(self.gateway.database());
+        self.metadata_batch(builder.build())
+    }
+
+    async fn get_flight_info_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.clone().into_builder().schema();
+        self.metadata_info(&schema, query, request)
+    }
+
+    async fn do_get_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        let caller = caller(&request)?;
+        let mut builder: GetDbSchemasBuilder = query.into_builder();
+        let mut schemas: Vec<String> = self
+            .visible_tables(&caller)
+            .await?
+            .into_iter()
+            .map(|t| t.schema)
+            .collect();
+        schemas.dedup();
+        for schema in schemas {
+            builder.append(self.gateway.database(), schema);
+        }
+        self.metadata_batch(builder.build())
+    }
+
+    async fn get_flight_info_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.clone().into_builder().schema();
+        self.metadata_info(&schema, query, request)
+    }
+
+    async fn do_get_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        let caller = caller(&request)?;
+        let mut builder = query.into_builder();
+        let database = self.gateway.database().to_string();
+        for table in self.visible_tables(&caller).await? {
+            let sidecar = self
+                .gateway
+                .describe(&format!("{}.{}", table.schema, table.name));
+            let columns = metadata::described(&table, sidecar.as_ref());
+            builder
+                .append(&database, &table.schema, &table.name, TABLE_TYPE, &columns)
+                .map_err(|e| Status::internal(e.to_string()))?;
+        }
+        self.metadata_batch(builder.build())
+    }
+
+    async fn get_flight_info_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let batch = metadata::table_types(query).map_err(|e| Status::internal(e.to_string()))?;
+        self.metadata_info(&batch.schema(), query, request)
+    }
+
+    async fn do_get_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        _request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        self.metadata_batch(metadata::table_types(query))
+    }
+
+    async fn get_flight_info_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.clone().into_builder(&SQL_INFO).schema();
+        self.metadata_info(&schema, query, request)
+    }
+
+    async fn do_get_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        _request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        self.metadata_batch(query.into_builder(&SQL_INFO).build())
+    }
+
+    async fn get_flight_info_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.into_builder(&XDBC_TYPES).schema();
+        self.metadata_info(&schema, query, request)
+    }
+
+    async fn do_get_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        _request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        self.metadata_batch(query.into_builder(&XDBC_TYPES).build())
+    }
+
+    async fn get_flight_info_primary_keys(
+        &self,
+        query: CommandGetPrimaryKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.metadata_info(&metadata::primary_keys_schema(), query, request)
+    }
+
+    async fn do_get_primary_keys(
+        &self,
+        _query: CommandGetPrimaryKeys,
+        _request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        self.metadata_batch(Ok::<_, Status>(metadata::empty(
+            metadata::primary_keys_schema(),
+        )))
+    }
+
+    async fn get_flight_info_exported_keys(
+        &self,
+        query: CommandGetExportedKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.metadata_info(&metadata::foreign_keys_schema(), query, request)
+    }
+
+    async fn do_get_exported_keys(
+        &self,
+        _query: CommandGetExportedKeys,
+        _request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        self.metadata_batch(Ok::<_, Status>(metadata::empty(
+            metadata::foreign_keys_schema(),
+        )))
+    }
+
+    async fn get_flight_info_imported_keys(
+        &self,
+        query: CommandGetImportedKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.metadata_info(&metadata::foreign_keys_schema(), query, request)
+    }
+
+    async fn do_get_imported_keys(
+        &self,
+        _query: CommandGetImportedKeys,
+        _request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        self.metadata_batch(Ok::<_, Status>(metadata::empty(
+            metadata::foreign_keys_schema(),
+        )))
+    }
+
+    async fn get_flight_info_cross_reference(
+        &self,
+        query: CommandGetCrossReference,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.metadata_info(&metadata::foreign_keys_schema(), query, request)
+    }
+
+    async fn do_get_cross_reference(
+        &self,
+        _query: CommandGetCrossReference,
+        _request: Request<Ticket>,
+    ) -> Result<Response<DataStream>, Status> {
+        self.metadata_batch(Ok::<_, Status>(metadata::empty(
+            metadata::foreign_keys_schema(),
+        )))
+    }
+
+    async fn do_get_fallback(
+        &self,
+        _request: Request<Ticket>,
+        _message: Any,
+    ) -> Result<Response<DataStream>, Status> {
+        Err(Status::not_found("no such ticket"))
+    }
+
+    async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
+}
