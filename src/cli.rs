@@ -54,6 +54,9 @@ pub struct DemoArgs {
     /// Postgres address to serve the demo on.
     #[arg(long, default_value = "127.0.0.1:5433")]
     pub pg: SocketAddr,
+    /// Flight SQL address to serve the demo on.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub flight: SocketAddr,
     /// Health and metrics address.
     #[arg(long, default_value = "127.0.0.1:9187")]
     pub http: SocketAddr,

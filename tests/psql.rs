@@ -336,12 +336,19 @@ fn a_bad_config_is_refused_naming_the_line() {
     let out = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(demo.config())
-        .args(["--pg", "127.0.0.1:0", "--http", "127.0.0.1:0", "--flight", "127.0.0.1:0"])
+        .args([
+            "--pg",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--flight",
+            "127.0.0.1:0",
+        ])
         .output()
         .expect("run serve");
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("line 17"), "{err}");
+    assert!(err.contains("line 18"), "{err}");
     assert!(err.contains("listing_tll_secs"), "{err}");
 }
 
@@ -405,7 +412,17 @@ fn plaintext_from_off_loopback_is_refused_even_when_allowed_on_loopback() {
     );
     let host = TestHost::create();
     let listen = format!("{}:0", host.server_ip);
-    let server = Server::start(&demo.config(), &["--pg", &listen, "--http", "127.0.0.1:0", "--flight", "127.0.0.1:0"]);
+    let server = Server::start(
+        &demo.config(),
+        &[
+            "--pg",
+            &listen,
+            "--http",
+            "127.0.0.1:0",
+            "--flight",
+            "127.0.0.1:0",
+        ],
+    );
     let token = demo.parking_token();
     let out = host.psql(&server, &token, "disable", "SELECT 1");
     assert!(!out.status.success());
@@ -428,7 +445,14 @@ fn listening_off_loopback_without_tls_is_refused() {
     let out = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(demo.config())
-        .args(["--pg", "0.0.0.0:0", "--http", "127.0.0.1:0", "--flight", "127.0.0.1:0"])
+        .args([
+            "--pg",
+            "0.0.0.0:0",
+            "--http",
+            "127.0.0.1:0",
+            "--flight",
+            "127.0.0.1:0",
+        ])
         .output()
         .expect("run serve");
     assert!(!out.status.success());

@@ -1,6 +1,8 @@
 //! `lakegate demo`: write the demo, print connection lines, serve.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use lakegate_demo::{DemoOptions, personas, write_demo};
@@ -20,6 +22,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         dir: args.dir.clone(),
         rows: args.rows,
         pg: args.pg.to_string(),
+        flight: args.flight.to_string(),
         http: args.http.to_string(),
     };
     let dir = args.dir.clone();
@@ -29,7 +32,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let loaded = Loaded::load(&config).map_err(|e| e.to_string())?;
     println!("lakegate demo: lake, config and keys in {}", dir.display());
-    print_connection_lines(&loaded, args.pg.port())?;
+    print_connection_lines(&loaded, args.pg.port(), args.flight)?;
     if args.no_serve {
         println!(
             "\nStart the server with:\n  lakegate serve --config {}",
@@ -43,10 +46,12 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     server.run().await
 }
 
-fn print_connection_lines(loaded: &Loaded, port: u16) -> Result<(), String> {
+fn print_connection_lines(loaded: &Loaded, port: u16, flight: SocketAddr) -> Result<(), String> {
     let signer = signer(loaded)?;
+    let cert = std::path::absolute(loaded.resolve(Path::new("tls/cert.pem")))
+        .map_err(|e| e.to_string())?;
     println!("\nConnect with psql (one line per persona; the password is the token):");
-    let mut python = Vec::new();
+    let mut notebooks = Vec::new();
     for persona in personas() {
         let token = signer.mint(&TokenRequest {
             subject: persona.subject.to_string(),
@@ -63,17 +68,36 @@ fn print_connection_lines(loaded: &Loaded, port: u16) -> Result<(), String> {
         println!(
             "  PGPASSWORD='{token}' psql \"host=127.0.0.1 port={port} dbname=lake user=token sslmode=require\""
         );
-        python.push((persona.subject, token));
+        let table = example_table(&persona.departments);
+        notebooks.push((persona.subject, token, table));
     }
-    println!("\nOr from Python (pip install 'psycopg[binary]'):");
-    for (subject, token) in python {
-        println!("\n  # {subject}");
+    println!(
+        "\nOr paste into Jupyter: Arrow over Flight SQL (pip install adbc-driver-flightsql pyarrow pandas polars):"
+    );
+    for (subject, token, table) in notebooks {
+        println!("\n# {subject}");
+        println!("import adbc_driver_flightsql.dbapi as flightsql, polars as pl");
         println!(
-            "  import psycopg; conn = psycopg.connect(host='127.0.0.1', port={port}, dbname='lake', user='token', password='{token}', sslmode='require'); print(conn.execute('SELECT table_schema, table_name FROM information_schema.tables ORDER BY 1, 2').fetchall())"
+            "conn = flightsql.connect(\"grpc+tls://{flight}\", autocommit=True, db_kwargs={{\"adbc.flight.sql.authorization_header\": \"Bearer {token}\", \"adbc.flight.sql.client_option.tls_root_certs\": open(\"{}\").read()}})",
+            cert.display()
+        );
+        println!("cur = conn.cursor(); cur.execute(\"SELECT * FROM {table}\")");
+        println!(
+            "df = cur.fetch_arrow_table().to_pandas()  # or: pl.read_database(\"SELECT * FROM {table}\", conn)"
         );
     }
     println!(
         "\nTry: \\dn   \\dt parking_raw_zone.*   SELECT count(*) FROM parking_raw_zone.liberator_pcn_tickets_latest;"
     );
     Ok(())
+}
+
+/// A table each persona can read, for the example lines.
+fn example_table(departments: &[&str]) -> &'static str {
+    match departments.first().copied() {
+        Some("parking") => "parking_raw_zone.liberator_pcn_tickets_latest",
+        Some("housing") => "housing_raw_zone.tenancies_latest",
+        Some("revenues") => "revenues_raw_zone.council_tax_accounts_latest",
+        _ => "unrestricted_raw_zone.wards",
+    }
 }

@@ -92,7 +92,14 @@ impl Demo {
     pub fn serve(&self) -> Server {
         Server::start(
             &self.config(),
-            &["--pg", "127.0.0.1:0", "--http", "127.0.0.1:0", "--flight", "127.0.0.1:0"],
+            &[
+                "--pg",
+                "127.0.0.1:0",
+                "--http",
+                "127.0.0.1:0",
+                "--flight",
+                "127.0.0.1:0",
+            ],
         )
     }
 }

@@ -19,6 +19,7 @@ pub struct DemoOptions {
     pub rows: usize,
     /// Ports written into the config.
     pub pg: String,
+    pub flight: String,
     pub http: String,
 }
 
@@ -89,6 +90,7 @@ policy_file = "policy.toml"
 
 [server]
 pg = "{pg}"
+flight = "{flight}"
 http = "{http}"
 # The demo serves TLS with a self-signed certificate; plaintext stays off.
 allow_plaintext_loopback = false
@@ -136,6 +138,7 @@ wards = "/wards"
 teams = "/teams"
 "#,
         pg = options.pg,
+        flight = options.flight,
         http = options.http,
     )
 }

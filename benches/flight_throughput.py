@@ -1,0 +1,163 @@
+"""Flight throughput: `SELECT *` of TPC-H lineitem through lakegate's Flight SQL endpoint,
+against a reference Flight server written with pyarrow serving the same Parquet file, in
+the same run, through the same pyarrow client.
+
+Both servers decode the same Parquet file on every request and stream it over loopback
+gRPC. lakegate runs its full path: token check, the principal's session, planning, the
+secured scan and its barrier. Wire bytes are read from the loopback interface counters.
+Run: benches/run (see benches/README.md)."""
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pyarrow.flight as flight
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests/python"))
+from flightsql import FlightSql  # noqa: E402
+
+BIN = os.environ.get("LAKEGATE_BIN", str(ROOT / "target/release/lakegate"))
+SCALE = os.environ.get("BENCH_TPCH_SCALE", "1")
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+DATA = ROOT / "benches/.data"
+TABLE = "tpch_bench_zone.lineitem"
+
+
+def sh(*args, **kwargs):
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs).stdout.strip()
+
+
+def lineitem():
+    """lineitem.parquet at the chosen scale, generated once by tpchgen-cli."""
+    out = DATA / f"tpch-sf{SCALE}"
+    path = out / "lineitem.parquet"
+    if not path.exists():
+        tpchgen = Path(sys.executable).parent / "tpchgen-cli"
+        sh(str(tpchgen), "parquet", "-s", SCALE, "--tables", "lineitem", "--output-dir", str(out))
+    return path
+
+
+def lake(parquet):
+    """A lakegate config whose `bench` zone holds lineitem in a `tpch` department folder."""
+    demo = DATA / "flight-demo"
+    sh(BIN, "demo", "--no-serve", "--rows", "1000", "--dir", str(demo))
+    dataset = demo / "lake-bench/tpch/lineitem"
+    dataset.mkdir(parents=True, exist_ok=True)
+    copy = dataset / "lineitem.parquet"
+    if not copy.exists():
+        os.link(parquet, copy)
+    config = demo / "lakegate.toml"
+    text = config.read_text()
+    if "lake.zones.bench" not in text:
+        text = text.replace("[lake.zones.raw]", '[lake.zones.bench]\nurl = "lake-bench"\n\n[lake.zones.raw]')
+        text = text.replace("allow_plaintext_loopback = false", "allow_plaintext_loopback = true")
+        config.write_text(text)
+        policy = demo / "policy.toml"
+        policy.write_text(policy.read_text() + '\n[[department_access]]\ngroups = ["bench"]\nzones = ["bench"]\n')
+    return demo, config
+
+
+class Reference(flight.FlightServerBase):
+    """The peer: a pyarrow Flight server streaming the Parquet file, batch by batch."""
+
+    def __init__(self, path):
+        super().__init__("grpc://127.0.0.1:0")
+        self.dataset = ds.dataset(str(path))
+
+    def do_get(self, context, ticket):
+        return flight.GeneratorStream(self.dataset.schema, self.dataset.to_batches())
+
+
+def loopback_bytes():
+    for line in Path("/proc/net/dev").read_text().splitlines():
+        name, _, fields = line.partition(":")
+        if name.strip() == "lo":
+            return int(fields.split()[0])
+    return 0
+
+
+def measure(read):
+    """Rows, Arrow bytes, wire bytes and seconds of one full read."""
+    wire = loopback_bytes()
+    start = time.perf_counter()
+    rows = arrow = 0
+    for chunk in read():
+        rows += chunk.data.num_rows
+        arrow += chunk.data.nbytes
+    seconds = time.perf_counter() - start
+    return {"rows": rows, "arrow_bytes": arrow, "wire_bytes": loopback_bytes() - wire, "seconds": seconds}
+
+
+def runs(read):
+    measure(read)  # warm: caches, connections
+    results = [measure(read) for _ in range(RUNS)]
+    best = min(results, key=lambda r: r["seconds"])
+    median = statistics.median(r["seconds"] for r in results)
+    return {**best, "median_seconds": median, "gb_per_s": best["arrow_bytes"] / median / 1e9,
+            "rows_per_s": best["rows"] / median}
+
+
+def lakegate_reader(port, token, tls_cert=None):
+    scheme = "grpc+tls" if tls_cert else "grpc"
+    kwargs = {"tls_root_certs": tls_cert} if tls_cert else {}
+    client = FlightSql(flight.FlightClient(f"{scheme}://127.0.0.1:{port}", **kwargs), token)
+    from flightsql import command, field
+
+    def read():
+        info = client.info(command("CommandStatementQuery", field(1, f"SELECT * FROM {TABLE}")))
+        return client.client.do_get(info.endpoints[0].ticket, client.options)
+    return read
+
+
+def main():
+    parquet = lineitem()
+    demo, config = lake(parquet)
+    server = subprocess.Popen([BIN, "serve", "--config", str(config), "--pg", "127.0.0.1:0", "--http", "127.0.0.1:0",
+                               "--flight", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    port = None
+    for line in server.stdout:
+        m = re.match(r"lakegate: flight listening on 127\.0\.0\.1:(\d+)", line)
+        if m:
+            port = int(m.group(1))
+            break
+    threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
+    token = sh(BIN, "token", "--config", str(config), "--sub", "bench", "--department", "tpch", "--group", "bench")
+    reference = Reference(parquet)
+    threading.Thread(target=reference.serve, daemon=True).start()
+    ref_client = flight.FlightClient(f"grpc://127.0.0.1:{reference.port}")
+    try:
+        results = {
+            "reference_pyarrow": runs(lambda: ref_client.do_get(flight.Ticket(b"lineitem"))),
+            "lakegate": runs(lakegate_reader(port, token)),
+            "lakegate_tls": runs(lakegate_reader(port, token, (demo / "tls/cert.pem").read_bytes())),
+        }
+    finally:
+        server.kill()
+        reference.shutdown()
+    assert results["lakegate"]["rows"] == results["reference_pyarrow"]["rows"], results
+    for name in ("lakegate", "lakegate_tls"):
+        results[name]["ratio_to_reference"] = results[name]["gb_per_s"] / results["reference_pyarrow"]["gb_per_s"]
+        results[name]["wire_to_arrow"] = results[name]["wire_bytes"] / results[name]["arrow_bytes"]
+    out = ROOT / "benches/results/flight_throughput.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"tpch_scale": SCALE, "runs": RUNS, "binary": BIN, "cores": os.cpu_count()}
+    out.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    print(f"lineitem sf{SCALE}: {results['lakegate']['rows']} rows, runs={RUNS}")
+    print("| server | GB/s (Arrow) | rows/s | median s | wire / Arrow bytes | ratio to reference |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in results.items():
+        ratio = r.get("ratio_to_reference", 1.0)
+        print(f"| {name} | {r['gb_per_s']:.2f} | {r['rows_per_s'] / 1e6:.1f} M | {r['median_seconds']:.2f} | "
+              f"{r['wire_bytes'] / r['arrow_bytes']:.2f} | {ratio:.2f} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
