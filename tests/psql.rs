@@ -508,3 +508,22 @@ fn statements_too_deep_to_plan_safely_are_refused_and_the_server_survives() {
     assert_eq!(stdout(&out).trim(), "0");
     assert!(server.alive());
 }
+
+#[test]
+fn psql_copy_to_stdout_streams_the_query_as_csv() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let sql = "\\copy (SELECT pcn, ward_code FROM parking_raw_zone.liberator_pcn_tickets_latest ORDER BY pcn LIMIT 5) TO STDOUT WITH CSV HEADER";
+    let out = server.psql(&demo.parking_token(), "require", sql);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "{text}");
+    assert_eq!(lines[0], "pcn,ward_code");
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.starts_with("HY") && l.contains(",E05")),
+        "{text}"
+    );
+}

@@ -292,3 +292,12 @@ def test_statements_are_audited_with_protocol_and_outcome(lakegate, as_):
     assert lines["audited over flight"]["outcome"] == "ok" and lines["audited over flight"]["rows"] == 1
     assert lines["audited over flight"]["protocol"] == "flight"
     assert lines["hidden over flight"]["outcome"] == "hidden"
+
+
+def test_an_expired_token_is_unauthenticated_even_after_it_worked(strict_lakegate):
+    short = strict_lakegate.token("dee.engineer", ["parking"], ["engineer"], ttl="2s")
+    client = FlightSql(strict_lakegate.flight(), short)
+    ticket = statement_ticket(client, "SELECT 1")
+    time.sleep(3)
+    assert error_code(lambda: client.query("SELECT 1")) == "UNAUTHENTICATED"
+    assert error_code(lambda: client.client.do_get(ticket, client.options).read_all()) == "UNAUTHENTICATED"

@@ -119,6 +119,14 @@ fn column_branches(
     if by_mask.is_empty() {
         return None;
     }
+    // Every grant shows the column the same way: the table's row filter (the OR of the
+    // grants' filters) already holds for every row that reaches it, so no condition is
+    // needed, and a raw column stays raw (and its predicates can be pushed down).
+    if let [((_, mask), shown_by)] = by_mask.iter().collect::<Vec<_>>().as_slice()
+        && shown_by.len() == rules.grants.len()
+    {
+        return Some(vec![(*mask, None)]);
+    }
     Some(
         by_mask
             .into_iter()

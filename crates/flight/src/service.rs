@@ -329,6 +329,9 @@ fn answer(action: Action) -> Result<RecordBatch, QueryError> {
             None => Err(QueryError::UnknownSetting(name)),
         },
         Action::Unsupported(what) => Err(QueryError::Unsupported(what)),
+        Action::CopyOut(_) => Err(QueryError::Unsupported(
+            "COPY over Flight SQL (run the query itself: results are already Arrow)".to_string(),
+        )),
         Action::Query
         | Action::Set { .. }
         | Action::Reset(_)

@@ -22,6 +22,7 @@ pub use error::{AuthError, QueryError};
 pub use gateway::{Gateway, GatewayParts};
 pub use identity::{Identity, TokenVerifier};
 pub use lakegate_lake::Sidecar;
+pub use lakegate_policy::copy::{CopyFormat, CopyOut};
 pub use lakegate_policy::guard::{Action, Transaction};
 pub use lakegate_policy::setting;
 pub use lakegate_policy::{Forbidden, Principal};

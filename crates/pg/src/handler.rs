@@ -7,7 +7,8 @@ use arrow_pg::datatypes::df::deserialize_parameters;
 use async_trait::async_trait;
 use futures::Sink;
 use lakegate_gateway::{
-    Action, AuditEntry, Gateway, Outcome, ParamValues, QueryError, Statement, Transaction,
+    Action, AuditEntry, CopyOut, Gateway, Outcome, ParamValues, QueryError, QueryStream, Statement,
+    Transaction,
 };
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -19,7 +20,7 @@ use pgwire::messages::PgWireBackendMessage;
 use pgwire::types::format::FormatOptions;
 
 use crate::connection::{CancelSignal, Connection};
-use crate::encode::query_response;
+use crate::encode::{copy_response, query_response};
 use crate::error::{query_error, query_error_with_id};
 use crate::settings;
 use crate::statement::{Prepared, StatementParser};
@@ -140,6 +141,7 @@ impl QueryHandler {
             .audit(request.connection.caller(), &request.statement.to_string());
         let response = match action {
             Ok(Action::Query) => return self.query(client, request, audit).await,
+            Ok(Action::CopyOut(copy)) => return self.copy_out(request, copy, audit).await,
             Err(e) => {
                 let id = audit.id().to_string();
                 audit.finish(Outcome::of(&e), 0, Some(&e));
@@ -171,11 +173,63 @@ impl QueryHandler {
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
     {
+        let results = self.start(&request, request.statement, audit).await?;
+        let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+        let response = query_response(results, request.format, options, request.cancel)?;
+        Ok(Response::Query(response))
+    }
+
+    /// `COPY (query) TO STDOUT`: the query runs as any other (guard, plan, policy), and its
+    /// rows go out as copy data.
+    async fn copy_out(
+        &self,
+        request: Request<'_>,
+        copy: CopyOut,
+        audit: AuditEntry,
+    ) -> PgWireResult<Response> {
+        let query = match self.copy_query(&copy.query) {
+            Ok(query) => query,
+            Err(e) => {
+                let id = audit.id().to_string();
+                audit.finish(Outcome::of(&e), 0, Some(&e));
+                return Err(query_error_with_id(&e, &id));
+            }
+        };
+        let results = self.start(&request, &query, audit).await?;
+        Ok(Response::CopyOut(copy_response(
+            results,
+            &copy,
+            request.cancel,
+        )?))
+    }
+
+    /// The one query a COPY runs, held to the same guard as a query sent directly.
+    fn copy_query(&self, sql: &str) -> Result<Statement, QueryError> {
+        let mut statements = self.gateway.parse(sql)?;
+        if statements.len() != 1 {
+            return Err(QueryError::Syntax("COPY takes one query".to_string()));
+        }
+        let statement = statements.remove(0);
+        match self.gateway.classify(&statement)? {
+            Action::Query => Ok(statement),
+            _ => Err(QueryError::Unsupported(
+                "COPY of this statement".to_string(),
+            )),
+        }
+    }
+
+    /// Plans (cancellably) and starts `statement`, finishing the audit entry if it fails.
+    async fn start(
+        &self,
+        request: &Request<'_>,
+        statement: &Statement,
+        audit: AuditEntry,
+    ) -> PgWireResult<QueryStream> {
         let id = audit.id().to_string();
         let principal = &request.connection.identity.principal;
         let run = async {
             let session = self.gateway.session(principal).await?;
-            let plan = session.plan(request.statement).await?;
+            let plan = session.plan(statement).await?;
             Ok::<_, QueryError>((session, plan))
         };
         let planned = tokio::select! {
@@ -190,13 +244,10 @@ impl QueryHandler {
                 return Err(query_error_with_id(&e, &id));
             }
         };
-        let results = session
-            .execute(plan, request.params, audit)
+        session
+            .execute(plan, request.params.clone(), audit)
             .await
-            .map_err(|e| query_error_with_id(&e, &id))?;
-        let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-        let response = query_response(results, request.format, options, request.cancel)?;
-        Ok(Response::Query(response))
+            .map_err(|e| query_error_with_id(&e, &id))
     }
 }
 

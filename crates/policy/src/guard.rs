@@ -11,6 +11,7 @@ use datafusion::sql::sqlparser::ast::{
     CopyTarget, Expr, ObjectName, Reset, Set, Statement, TableFactor, Value, Visit, Visitor,
 };
 
+use crate::copy::{CopyOut, copy_out};
 use crate::error::Forbidden;
 use crate::setting::{is_engine_option, known};
 
@@ -32,6 +33,8 @@ pub enum Action {
     /// Accepted and changes nothing (`SET ROLE`, `DISCARD ALL`, `UNLISTEN *` …); carries
     /// the command tag to answer with.
     NoOp(&'static str),
+    /// `COPY … TO STDOUT`: run the query and write its rows in a copy format.
+    CopyOut(CopyOut),
     /// A valid statement lakegate does not implement yet (e.g. cursors).
     Unsupported(String),
 }
@@ -97,10 +100,15 @@ pub fn classify(statement: &Statement) -> Result<Action, Forbidden> {
         Statement::Discard { .. } => Ok(Action::NoOp("DISCARD ALL")),
         Statement::UNLISTEN { .. } => Ok(Action::NoOp("UNLISTEN")),
         Statement::Deallocate { .. } => Ok(Action::NoOp("DEALLOCATE")),
-        Statement::Copy { to, target, .. } => match (to, target) {
-            (true, CopyTarget::Stdout) => Ok(Action::Unsupported("COPY TO STDOUT".to_string())),
-            _ => Err(Forbidden::CopyFile),
-        },
+        Statement::Copy {
+            source,
+            to: true,
+            target: CopyTarget::Stdout,
+            options,
+            legacy_options,
+            ..
+        } => Ok(Action::CopyOut(copy_out(source, options, legacy_options)?)),
+        Statement::Copy { .. } => Err(Forbidden::CopyFile),
         Statement::Declare { .. }
         | Statement::Fetch { .. }
         | Statement::Close { .. }

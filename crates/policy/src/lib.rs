@@ -6,6 +6,7 @@
 //! itself (client settings, transactions) and what is forbidden on a read-only server.
 
 mod access;
+pub mod copy;
 mod error;
 pub mod guard;
 pub mod mask;
