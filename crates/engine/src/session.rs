@@ -16,6 +16,10 @@ use lakegate_policy::{Policy, Principal, TableRules};
 use tracing::error;
 
 use crate::claims::claim_udf;
+use crate::compat::{
+    is_visible_udfs, json_build_object_udf, like_escape_udf, pg_get_serial_sequence_udf,
+    to_regtype_udf,
+};
 use crate::compile::{CompileError, compile};
 use crate::error::EngineError;
 use crate::mask::HashKey;
@@ -101,6 +105,13 @@ impl Engine {
         setup_pg_catalog(&ctx, &self.config.database, EmptyContextProvider)
             .map_err(|e| EngineError::PgCatalog(e.to_string()))?;
         ctx.register_udf(version_udf());
+        ctx.register_udf(to_regtype_udf());
+        ctx.register_udf(like_escape_udf());
+        ctx.register_udf(json_build_object_udf());
+        ctx.register_udf(pg_get_serial_sequence_udf());
+        for udf in is_visible_udfs() {
+            ctx.register_udf(udf);
+        }
         Ok((ctx, applied))
     }
 

@@ -105,9 +105,12 @@ impl Gateway {
     /// Statements too large or too deeply nested to process safely are refused first.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>, QueryError> {
         crate::complexity::check(sql)?;
-        self.parser
+        let mut statements = self
+            .parser
             .parse(sql)
-            .map_err(|e| QueryError::Syntax(e.to_string()))
+            .map_err(|e| QueryError::Syntax(e.to_string()))?;
+        crate::rewrite::rewrite(&mut statements);
+        Ok(statements)
     }
 
     /// What the statement guard says about a statement.

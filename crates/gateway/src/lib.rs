@@ -12,6 +12,7 @@ mod config;
 mod error;
 mod gateway;
 pub mod identity;
+mod rewrite;
 mod session;
 mod stream;
 mod tls;

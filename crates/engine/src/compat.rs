@@ -1,0 +1,242 @@
+//! Functions drivers call at connect time that neither DataFusion nor datafusion-pg-catalog
+//! define.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, Int32Array, StringArray};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, create_udf,
+};
+
+/// Built-in type names and their OIDs, as `pg_type` has them.
+const TYPES: &[(&str, i32)] = &[
+    ("bool", 16),
+    ("boolean", 16),
+    ("bytea", 17),
+    ("char", 18),
+    ("name", 19),
+    ("int8", 20),
+    ("bigint", 20),
+    ("int2", 21),
+    ("smallint", 21),
+    ("int4", 23),
+    ("integer", 23),
+    ("int", 23),
+    ("text", 25),
+    ("oid", 26),
+    ("json", 114),
+    ("float4", 700),
+    ("real", 700),
+    ("float8", 701),
+    ("double precision", 701),
+    ("varchar", 1043),
+    ("character varying", 1043),
+    ("bpchar", 1042),
+    ("date", 1082),
+    ("time", 1083),
+    ("timestamp", 1114),
+    ("timestamp without time zone", 1114),
+    ("timestamptz", 1184),
+    ("timestamp with time zone", 1184),
+    ("interval", 1186),
+    ("numeric", 1700),
+    ("uuid", 2950),
+    ("jsonb", 3802),
+];
+
+/// The OID of a built-in type name (`int4`, `pg_catalog.int4`, `int4[]` is not one), or
+/// NULL: extension types such as `hstore` do not exist here.
+fn type_oid(name: &str) -> Option<i32> {
+    let name = name.trim().trim_matches('"').to_ascii_lowercase();
+    let name = name.strip_prefix("pg_catalog.").unwrap_or(&name);
+    TYPES.iter().find(|(n, _)| *n == name).map(|(_, oid)| *oid)
+}
+
+/// `to_regtype(text)`: psycopg and SQLAlchemy look types up with it when they connect.
+pub fn to_regtype_udf() -> ScalarUDF {
+    create_udf(
+        "to_regtype",
+        vec![DataType::Utf8],
+        DataType::Int32,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let names = arrays[0].as_string::<i32>();
+            let oids: Int32Array = names.iter().map(|n| n.and_then(type_oid)).collect();
+            Ok(ColumnarValue::Array(Arc::new(oids) as ArrayRef))
+        }),
+    )
+}
+
+/// `pg_…_is_visible(oid)` for the object kinds drivers ask about: functions, collations,
+/// operators and the like are all on the search path. (`pg_table_is_visible` comes from
+/// datafusion-pg-catalog, which knows the tables.)
+pub fn is_visible_udfs() -> Vec<ScalarUDF> {
+    [
+        "pg_function_is_visible",
+        "pg_collation_is_visible",
+        "pg_type_is_visible",
+        "pg_operator_is_visible",
+        "pg_opclass_is_visible",
+        "pg_conversion_is_visible",
+    ]
+    .into_iter()
+    .map(is_visible_udf)
+    .collect()
+}
+
+fn is_visible_udf(name: &str) -> ScalarUDF {
+    create_udf(
+        name,
+        vec![DataType::Int32],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let visible: BooleanArray = (0..arrays[0].len())
+                .map(|i| arrays[0].is_valid(i).then_some(true))
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(visible) as ArrayRef))
+        }),
+    )
+}
+
+/// `like_escape(pattern, escape)`: the pattern with `escape` as its escape character,
+/// rewritten to use the backslash, the only one the engine takes.
+pub fn like_escape_udf() -> ScalarUDF {
+    create_udf(
+        "like_escape",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let patterns = arrays[0].as_string::<i32>();
+            let escapes = arrays[1].as_string::<i32>();
+            let out: StringArray = patterns
+                .iter()
+                .zip(escapes.iter())
+                .map(|(p, e)| Some(backslash_escapes(p?, e?.chars().next()?)))
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+        }),
+    )
+}
+
+fn backslash_escapes(pattern: &str, escape: char) -> String {
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c == escape {
+            out.push('\\');
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `pg_get_serial_sequence(table, column)`: lake tables have no sequences.
+pub fn pg_get_serial_sequence_udf() -> ScalarUDF {
+    create_udf(
+        "pg_get_serial_sequence",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let rows = ColumnarValue::values_to_arrays(args)?[0].len();
+            Ok(ColumnarValue::Array(
+                Arc::new(StringArray::new_null(rows)) as ArrayRef
+            ))
+        }),
+    )
+}
+
+/// `json_build_object(k1, v1, …)`: SQLAlchemy asks for it (for identity columns, which
+/// lake tables never have).
+pub fn json_build_object_udf() -> ScalarUDF {
+    ScalarUDF::new_from_impl(JsonBuildObject {
+        signature: Signature::variadic_any(Volatility::Immutable),
+    })
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct JsonBuildObject {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for JsonBuildObject {
+    fn name(&self) -> &str {
+        "json_build_object"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let arrays = args
+            .args
+            .into_iter()
+            .map(|a| a.into_array(rows))
+            .collect::<Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(rows);
+        for row in 0..rows {
+            let mut object = serde_json::Map::new();
+            for pair in arrays.chunks(2) {
+                let key = ScalarValue::try_from_array(&pair[0], row)?.to_string();
+                let value = match pair.get(1) {
+                    Some(v) => json_value(ScalarValue::try_from_array(v, row)?),
+                    None => serde_json::Value::Null,
+                };
+                object.insert(key, value);
+            }
+            out.push(serde_json::Value::Object(object).to_string());
+        }
+        Ok(ColumnarValue::Array(Arc::new(StringArray::from(out))))
+    }
+}
+
+fn json_value(value: ScalarValue) -> serde_json::Value {
+    if value.is_null() {
+        return serde_json::Value::Null;
+    }
+    match value {
+        ScalarValue::Boolean(Some(b)) => serde_json::Value::Bool(b),
+        v if v.data_type().is_numeric() => serde_json::from_str(&v.to_string())
+            .unwrap_or_else(|_| serde_json::Value::String(v.to_string())),
+        v => serde_json::Value::String(v.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_escape_characters_become_backslashes() {
+        assert_eq!(backslash_escapes("pg/_%", '/'), "pg\\_%");
+        assert_eq!(backslash_escapes("a//b", '/'), "a\\/b");
+        assert_eq!(backslash_escapes("a\\b", '/'), "a\\\\b");
+    }
+
+    #[test]
+    fn type_names_resolve_like_pg_type() {
+        assert_eq!(type_oid("int4"), Some(23));
+        assert_eq!(type_oid("pg_catalog.timestamptz"), Some(1184));
+        assert_eq!(type_oid("\"text\""), Some(25));
+        assert_eq!(type_oid("hstore"), None);
+    }
+}

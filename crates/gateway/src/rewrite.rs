@@ -1,0 +1,162 @@
+//! Rewrites of what drivers send into SQL the engine runs, applied after parsing.
+
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    Expr, GroupByExpr, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins,
+    visit_expressions_mut,
+};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+/// Rewrites every statement in place.
+pub fn rewrite(statements: &mut [Statement]) {
+    for statement in statements {
+        let _ = visit_expressions_mut(statement, |expr| {
+            like_escape(expr);
+            catalog_scalar_subquery(expr);
+            ControlFlow::<()>::Continue(())
+        });
+    }
+}
+
+/// `x LIKE p ESCAPE '/'` (SQLAlchemy's schema filters): the engine takes only the
+/// backslash, so the pattern is translated to backslash escapes by `like_escape(p, '/')`.
+fn like_escape(expr: &mut Expr) {
+    let (Expr::Like {
+        pattern,
+        escape_char,
+        ..
+    }
+    | Expr::ILike {
+        pattern,
+        escape_char,
+        ..
+    }) = expr
+    else {
+        return;
+    };
+    let Some(escape) = escape_char else {
+        return;
+    };
+    if escape.to_string() == "'\\'" {
+        return;
+    }
+    let text = format!("like_escape({pattern}, {escape})");
+    let parsed = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(&text)
+        .and_then(|mut p| p.parse_expr());
+    if let Ok(translated) = parsed {
+        **pattern = translated;
+        *escape_char = None;
+    }
+}
+
+/// Aggregates that already make a subquery return one row.
+const AGGREGATES: &[&str] = &[
+    "count",
+    "max",
+    "min",
+    "sum",
+    "avg",
+    "array_agg",
+    "string_agg",
+    "bool_and",
+    "bool_or",
+];
+
+/// A correlated scalar subquery over catalog tables, such as SQLAlchemy's
+/// `(SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = attrelid AND …)`:
+/// the engine plans correlated scalar subqueries only when they aggregate. Catalog keys make
+/// these return at most one row, so `max(…)` of the one expression gives the same answer.
+/// User queries over lake tables are left as they are.
+fn catalog_scalar_subquery(expr: &mut Expr) {
+    let Expr::Subquery(query) = expr else {
+        return;
+    };
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty());
+    if grouped || select.projection.len() != 1 || !select.from.iter().all(is_catalog) {
+        return;
+    }
+    let (SelectItem::UnnamedExpr(item) | SelectItem::ExprWithAlias { expr: item, .. }) =
+        &mut select.projection[0]
+    else {
+        return;
+    };
+    let text = item.to_string();
+    let head = text
+        .split('(')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if AGGREGATES.contains(&head.rsplit('.').next().unwrap_or_default()) {
+        return;
+    }
+    if let Ok(aggregated) = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(&format!("max({text})"))
+        .and_then(|mut p| p.parse_expr())
+    {
+        *item = aggregated;
+    }
+}
+
+/// Whether every relation is a `pg_catalog` or `information_schema` table.
+fn is_catalog(from: &TableWithJoins) -> bool {
+    std::iter::once(&from.relation)
+        .chain(from.joins.iter().map(|j| &j.relation))
+        .all(|relation| match relation {
+            TableFactor::Table { name, .. } => {
+                let parts: Vec<String> = name
+                    .0
+                    .iter()
+                    .map(|p| p.to_string().to_ascii_lowercase())
+                    .collect();
+                match parts.as_slice() {
+                    [table] => table.starts_with("pg_"),
+                    [.., schema, _] => schema == "pg_catalog" || schema == "information_schema",
+                    [] => false,
+                }
+            }
+            _ => false,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewritten(sql: &str) -> String {
+        let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap();
+        rewrite(&mut statements);
+        statements[0].to_string()
+    }
+
+    #[test]
+    fn like_with_another_escape_character_uses_like_escape() {
+        assert_eq!(
+            rewritten("SELECT 1 WHERE a NOT LIKE 'pg/_' || '%' ESCAPE '/'"),
+            "SELECT 1 WHERE a NOT LIKE like_escape('pg/_' || '%', '/')"
+        );
+        assert_eq!(
+            rewritten("SELECT 1 WHERE a LIKE 'x\\_%' ESCAPE '\\'"),
+            "SELECT 1 WHERE a LIKE 'x\\_%' ESCAPE '\\'"
+        );
+    }
+
+    #[test]
+    fn correlated_catalog_subqueries_aggregate_and_lake_ones_do_not() {
+        assert_eq!(
+            rewritten(
+                "SELECT (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_catalog.pg_attrdef d WHERE d.adrelid = a.attrelid) FROM pg_attribute a"
+            ),
+            "SELECT (SELECT max(pg_get_expr(d.adbin, d.adrelid)) FROM pg_catalog.pg_attrdef d WHERE d.adrelid = a.attrelid) FROM pg_attribute a"
+        );
+        let lake = "SELECT (SELECT t.vrm FROM parking_raw_zone.tickets AS t WHERE t.pcn = a.pcn) FROM x AS a";
+        assert_eq!(rewritten(lake), lake);
+        let counted = "SELECT (SELECT count(*) FROM pg_class AS c WHERE c.oid = a.attrelid) FROM pg_attribute AS a";
+        assert_eq!(rewritten(counted), counted);
+    }
+}
