@@ -527,3 +527,18 @@ fn psql_copy_to_stdout_streams_the_query_as_csv() {
         "{text}"
     );
 }
+
+#[test]
+fn psql_fetch_count_pages_through_a_cursor() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let sql = "SELECT pcn FROM parking_raw_zone.liberator_pcn_tickets_latest";
+    let out = server.psql_as(
+        "token",
+        &demo.parking_token(),
+        "require",
+        &["-v", "FETCH_COUNT=100", "-c", sql],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), ROWS / 7);
+}

@@ -9,6 +9,7 @@ use lakegate_gateway::{Caller, Identity};
 use pgwire::api::{ClientInfo, ConnectionGuard, ConnectionHandle};
 use pgwire::error::PgWireResult;
 
+use crate::cursor::Cursors;
 use crate::error::fatal;
 
 /// Resolves to `true` when the client cancels the current request. Cloned into every
@@ -20,6 +21,7 @@ pub struct Connection {
     pub identity: Identity,
     /// The client's address, for the audit log.
     pub client: String,
+    pub cursors: Cursors,
     cancel: Arc<ConnectionHandle>,
     _registered: ConnectionGuard,
 }
@@ -34,6 +36,7 @@ impl Connection {
         Connection {
             identity,
             client,
+            cursors: Cursors::default(),
             cancel,
             _registered: registered,
         }

@@ -46,6 +46,22 @@ pub fn query_response(
     Ok(QueryResponse::new(fields, rows))
 }
 
+/// Rows already in hand (a cursor's `FETCH`), as a query response tagged `FETCH n`.
+pub fn rows_response(
+    schema: &Schema,
+    batches: Vec<RecordBatch>,
+    format: &Format,
+    options: Arc<FormatOptions>,
+) -> PgWireResult<QueryResponse> {
+    let fields = Arc::new(arrow_schema_to_pg_fields(schema, format, Some(options))?);
+    let row_fields = Arc::clone(&fields);
+    let rows = stream::iter(batches)
+        .flat_map(move |batch| stream::iter(encode_recordbatch(Arc::clone(&row_fields), batch)));
+    let mut response = QueryResponse::new(fields, rows);
+    response.set_command_tag("FETCH");
+    Ok(response)
+}
+
 /// `COPY … TO STDOUT` data: one copy row per result row, encoded batch by batch, with a
 /// header line when asked for.
 pub fn copy_response(

@@ -71,6 +71,15 @@ pub fn auth_error(error: &AuthError, user: &str) -> PgWireError {
     )
 }
 
+/// An error that ends the statement, not the connection.
+pub fn error(code: &str, message: String) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".to_string(),
+        code.to_string(),
+        message,
+    )))
+}
+
 /// A fatal error: pgwire closes the connection after sending it.
 pub fn fatal(code: &str, message: String) -> PgWireError {
     PgWireError::UserError(Box::new(ErrorInfo::new(

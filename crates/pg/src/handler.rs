@@ -20,8 +20,9 @@ use pgwire::messages::PgWireBackendMessage;
 use pgwire::types::format::FormatOptions;
 
 use crate::connection::{CancelSignal, Connection};
-use crate::encode::{copy_response, query_response};
-use crate::error::{query_error, query_error_with_id};
+use crate::cursor::CursorError;
+use crate::encode::{copy_response, query_response, rows_response};
+use crate::error::{error, query_error, query_error_with_id};
 use crate::settings;
 use crate::statement::{Prepared, StatementParser};
 
@@ -142,6 +143,17 @@ impl QueryHandler {
         let response = match action {
             Ok(Action::Query) => return self.query(client, request, audit).await,
             Ok(Action::CopyOut(copy)) => return self.copy_out(request, copy, audit).await,
+            Ok(Action::Declare { name, query }) => {
+                return self.declare(request, &name, &query, audit).await;
+            }
+            Ok(Action::Fetch { name, rows }) => self.fetch(client, &request, &name, rows).await,
+            Ok(Action::CloseCursor(name)) => request
+                .connection
+                .cursors
+                .close(name.as_deref())
+                .await
+                .map(|()| Response::Execution(Tag::new("CLOSE CURSOR")))
+                .map_err(|e| cursor_error(&e)),
             Err(e) => {
                 let id = audit.id().to_string();
                 audit.finish(Outcome::of(&e), 0, Some(&e));
@@ -187,7 +199,7 @@ impl QueryHandler {
         copy: CopyOut,
         audit: AuditEntry,
     ) -> PgWireResult<Response> {
-        let query = match self.copy_query(&copy.query) {
+        let query = match self.inner_query(&copy.query) {
             Ok(query) => query,
             Err(e) => {
                 let id = audit.id().to_string();
@@ -203,18 +215,62 @@ impl QueryHandler {
         )?))
     }
 
-    /// The one query a COPY runs, held to the same guard as a query sent directly.
-    fn copy_query(&self, sql: &str) -> Result<Statement, QueryError> {
+    /// `DECLARE name CURSOR FOR query`: the query starts now; its rows wait for `FETCH`.
+    async fn declare(
+        &self,
+        request: Request<'_>,
+        name: &str,
+        sql: &str,
+        audit: AuditEntry,
+    ) -> PgWireResult<Response> {
+        let query = match self.inner_query(sql) {
+            Ok(query) => query,
+            Err(e) => {
+                let id = audit.id().to_string();
+                audit.finish(Outcome::of(&e), 0, Some(&e));
+                return Err(query_error_with_id(&e, &id));
+            }
+        };
+        let results = self.start(&request, &query, audit).await?;
+        request
+            .connection
+            .cursors
+            .declare(name, results)
+            .await
+            .map_err(|e| cursor_error(&e))?;
+        Ok(Response::Execution(Tag::new("DECLARE CURSOR")))
+    }
+
+    /// `FETCH n FROM name`: the cursor's next rows.
+    async fn fetch<C: ClientInfo>(
+        &self,
+        client: &C,
+        request: &Request<'_>,
+        name: &str,
+        rows: Option<u64>,
+    ) -> PgWireResult<Response> {
+        let (schema, batches) = request
+            .connection
+            .cursors
+            .fetch(name, rows)
+            .await
+            .map_err(|e| cursor_error(&e))?;
+        let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+        let response = rows_response(&schema, batches, request.format, options)?;
+        Ok(Response::Query(response))
+    }
+
+    /// The one query a COPY or a cursor runs, held to the same guard as a query sent
+    /// directly.
+    fn inner_query(&self, sql: &str) -> Result<Statement, QueryError> {
         let mut statements = self.gateway.parse(sql)?;
         if statements.len() != 1 {
-            return Err(QueryError::Syntax("COPY takes one query".to_string()));
+            return Err(QueryError::Syntax("expected one query".to_string()));
         }
         let statement = statements.remove(0);
         match self.gateway.classify(&statement)? {
             Action::Query => Ok(statement),
-            _ => Err(QueryError::Unsupported(
-                "COPY of this statement".to_string(),
-            )),
+            _ => Err(QueryError::Unsupported("this inner statement".to_string())),
         }
     }
 
@@ -260,5 +316,13 @@ fn transaction(t: Transaction) -> Response {
         Transaction::Savepoint => Response::Execution(Tag::new("SAVEPOINT")),
         Transaction::Release => Response::Execution(Tag::new("RELEASE")),
         Transaction::RollbackToSavepoint => Response::Execution(Tag::new("ROLLBACK")),
+    }
+}
+
+fn cursor_error(e: &CursorError) -> PgWireError {
+    match e {
+        CursorError::Unknown(name) => error("34000", format!("cursor \"{name}\" does not exist")),
+        CursorError::Duplicate(name) => error("42P03", format!("cursor \"{name}\" already exists")),
+        CursorError::Query(e) => query_error(e),
     }
 }

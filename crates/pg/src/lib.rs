@@ -6,6 +6,7 @@
 //! statement guard, planning, permissions — is the gateway's.
 
 mod connection;
+mod cursor;
 mod encode;
 mod error;
 mod handler;

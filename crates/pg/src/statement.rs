@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, into_pg_type};
 use async_trait::async_trait;
-use lakegate_gateway::arrow::datatypes::DataType;
+use lakegate_gateway::arrow::datatypes::{DataType, SchemaRef};
 use lakegate_gateway::{Action, Gateway, LogicalPlan, Outcome, QueryError, Session, Statement};
 use pgwire::api::portal::Format;
 use pgwire::api::results::FieldInfo;
@@ -23,6 +23,8 @@ pub struct Prepared {
     pub statement: Statement,
     pub action: Action,
     pub plan: Option<LogicalPlan>,
+    /// For `FETCH`: the columns of the cursor it reads, known once the cursor is declared.
+    pub cursor_schema: Option<SchemaRef>,
 }
 
 impl Prepared {
@@ -74,6 +76,10 @@ impl QueryParser for StatementParser {
                 return Err(query_error_with_id(&e, &id));
             }
         };
+        let cursor_schema = match &action {
+            Action::Fetch { name, .. } => connection.cursors.schema(name).await,
+            _ => None,
+        };
         let plan = match action {
             Action::Query => {
                 let session = self
@@ -94,6 +100,7 @@ impl QueryParser for StatementParser {
             statement,
             action,
             plan,
+            cursor_schema,
         }))
     }
 
@@ -119,6 +126,12 @@ impl QueryParser for StatementParser {
                 arrow_schema_to_pg_fields(&schema, format.unwrap_or(&Format::UnifiedText), None)
             }
             (None, Action::Show(name)) => Ok(show_fields(name)),
+            (None, Action::Fetch { .. }) => match &prepared.cursor_schema {
+                Some(schema) => {
+                    arrow_schema_to_pg_fields(schema, format.unwrap_or(&Format::UnifiedText), None)
+                }
+                None => Ok(Vec::new()),
+            },
             (None, _) => Ok(Vec::new()),
         }
     }

@@ -8,7 +8,8 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    CopyTarget, Expr, ObjectName, Reset, Set, Statement, TableFactor, Value, Visit, Visitor,
+    CloseCursor, CopyTarget, Declare, Expr, FetchDirection, ObjectName, Reset, Set, Statement,
+    TableFactor, Value, ValueWithSpan, Visit, Visitor,
 };
 
 use crate::copy::{CopyOut, copy_out};
@@ -35,6 +36,18 @@ pub enum Action {
     NoOp(&'static str),
     /// `COPY … TO STDOUT`: run the query and write its rows in a copy format.
     CopyOut(CopyOut),
+    /// `DECLARE name CURSOR FOR query`: start the query, rows to be fetched later.
+    Declare {
+        name: String,
+        query: String,
+    },
+    /// `FETCH [FORWARD] n | ALL | NEXT FROM name`: `None` means all remaining rows.
+    Fetch {
+        name: String,
+        rows: Option<u64>,
+    },
+    /// `CLOSE name`, or `CLOSE ALL` when `None`.
+    CloseCursor(Option<String>),
     /// A valid statement lakegate does not implement yet (e.g. cursors).
     Unsupported(String),
 }
@@ -109,12 +122,61 @@ pub fn classify(statement: &Statement) -> Result<Action, Forbidden> {
             ..
         } => Ok(Action::CopyOut(copy_out(source, options, legacy_options)?)),
         Statement::Copy { .. } => Err(Forbidden::CopyFile),
-        Statement::Declare { .. }
-        | Statement::Fetch { .. }
-        | Statement::Close { .. }
-        | Statement::Prepare { .. }
-        | Statement::Execute { .. } => Ok(Action::Unsupported(leading_keyword(statement))),
+        Statement::Declare { stmts } => declare(stmts),
+        Statement::Fetch {
+            name, direction, ..
+        } => Ok(Action::Fetch {
+            name: name.value.clone(),
+            rows: fetch_rows(direction)?,
+        }),
+        Statement::Close { cursor } => Ok(Action::CloseCursor(match cursor {
+            CloseCursor::All => None,
+            CloseCursor::Specific { name } => Some(name.value.clone()),
+        })),
+        Statement::Prepare { .. } | Statement::Execute { .. } => {
+            Ok(Action::Unsupported(leading_keyword(statement)))
+        }
         other => Err(forbidden_class(other)),
+    }
+}
+
+/// A cursor's query is held to the guard like any other.
+fn declare(stmts: &[Declare]) -> Result<Action, Forbidden> {
+    let [declare] = stmts else {
+        return Err(Forbidden::Statement(
+            "DECLARE of several cursors".to_string(),
+        ));
+    };
+    let (Some(query), [name]) = (&declare.for_query, declare.names.as_slice()) else {
+        return Err(Forbidden::Statement("this DECLARE".to_string()));
+    };
+    let statement = Statement::Query(query.clone());
+    match classify(&statement)? {
+        Action::Query => Ok(Action::Declare {
+            name: name.value.clone(),
+            query: statement.to_string(),
+        }),
+        _ => Err(Forbidden::Statement("DECLARE of this".to_string())),
+    }
+}
+
+/// How many rows a forward `FETCH` asks for. Cursors do not scroll backwards.
+fn fetch_rows(direction: &FetchDirection) -> Result<Option<u64>, Forbidden> {
+    let count = |limit: &ValueWithSpan| match &limit.value {
+        Value::Number(n, _) => n
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| Forbidden::Statement(format!("FETCH {n}"))),
+        other => Err(Forbidden::Statement(format!("FETCH {other}"))),
+    };
+    match direction {
+        FetchDirection::Next => Ok(Some(1)),
+        FetchDirection::All | FetchDirection::ForwardAll => Ok(None),
+        FetchDirection::Count { limit } => count(limit),
+        FetchDirection::Forward { limit } => limit.as_ref().map_or(Ok(Some(1)), count),
+        _ => Err(Forbidden::Statement(
+            "FETCH backwards (cursors scroll forward only)".to_string(),
+        )),
     }
 }
 
