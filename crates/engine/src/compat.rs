@@ -143,6 +143,28 @@ fn backslash_escapes(pattern: &str, escape: char) -> String {
     out
 }
 
+/// `pg_get_function_arguments(oid)` and `pg_get_function_result(oid)` (psql's `\df`):
+/// no function of a lake schema exists to describe.
+pub fn function_description_udfs() -> Vec<ScalarUDF> {
+    ["pg_get_function_arguments", "pg_get_function_result"]
+        .into_iter()
+        .map(|name| {
+            create_udf(
+                name,
+                vec![DataType::Int32],
+                DataType::Utf8,
+                Volatility::Immutable,
+                Arc::new(|args: &[ColumnarValue]| {
+                    let rows = ColumnarValue::values_to_arrays(args)?[0].len();
+                    Ok(ColumnarValue::Array(
+                        Arc::new(StringArray::new_null(rows)) as ArrayRef
+                    ))
+                }),
+            )
+        })
+        .collect()
+}
+
 /// `pg_get_serial_sequence(table, column)`: lake tables have no sequences.
 pub fn pg_get_serial_sequence_udf() -> ScalarUDF {
     create_udf(

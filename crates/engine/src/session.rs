@@ -17,8 +17,8 @@ use tracing::error;
 
 use crate::claims::claim_udf;
 use crate::compat::{
-    is_visible_udfs, json_build_object_udf, like_escape_udf, pg_get_serial_sequence_udf,
-    to_regtype_udf,
+    function_description_udfs, is_visible_udfs, json_build_object_udf, like_escape_udf,
+    pg_get_serial_sequence_udf, to_regtype_udf,
 };
 use crate::compile::{CompileError, compile};
 use crate::error::EngineError;
@@ -109,7 +109,10 @@ impl Engine {
         ctx.register_udf(like_escape_udf());
         ctx.register_udf(json_build_object_udf());
         ctx.register_udf(pg_get_serial_sequence_udf());
-        for udf in is_visible_udfs() {
+        for udf in is_visible_udfs()
+            .into_iter()
+            .chain(function_description_udfs())
+        {
             ctx.register_udf(udf);
         }
         Ok((ctx, applied))

@@ -3,8 +3,8 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    Expr, GroupByExpr, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins,
-    visit_expressions_mut,
+    Expr, FunctionArguments, GroupByExpr, SelectItem, SetExpr, Statement, TableFactor,
+    TableWithJoins, visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -14,6 +14,7 @@ pub fn rewrite(statements: &mut [Statement]) {
     for statement in statements {
         let _ = visit_expressions_mut(statement, |expr| {
             like_escape(expr);
+            array_subquery(expr);
             catalog_scalar_subquery(expr);
             ControlFlow::<()>::Continue(())
         });
@@ -50,6 +51,42 @@ fn like_escape(expr: &mut Expr) {
         **pattern = translated;
         *escape_char = None;
     }
+}
+
+/// `ARRAY(SELECT x FROM … ORDER BY k)` (psql's `\d+`) is `(SELECT array_agg(x ORDER BY k)
+/// FROM …)`, which the engine plans.
+fn array_subquery(expr: &mut Expr) {
+    let Expr::Function(function) = expr else {
+        return;
+    };
+    if !function.name.to_string().eq_ignore_ascii_case("array") {
+        return;
+    }
+    let FunctionArguments::Subquery(query) = &function.args else {
+        return;
+    };
+    let mut query = query.clone();
+    let order = query.order_by.take();
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    let [SelectItem::UnnamedExpr(item) | SelectItem::ExprWithAlias { expr: item, .. }] =
+        select.projection.as_mut_slice()
+    else {
+        return;
+    };
+    let order = match &order {
+        Some(order) => format!(" {order}"),
+        None => String::new(),
+    };
+    let Ok(aggregated) = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(&format!("array_agg({item}{order})"))
+        .and_then(|mut p| p.parse_expr())
+    else {
+        return;
+    };
+    *item = aggregated;
+    *expr = Expr::Subquery(query);
 }
 
 /// Aggregates that already make a subquery return one row.
@@ -143,6 +180,14 @@ mod tests {
         assert_eq!(
             rewritten("SELECT 1 WHERE a LIKE 'x\\_%' ESCAPE '\\'"),
             "SELECT 1 WHERE a LIKE 'x\\_%' ESCAPE '\\'"
+        );
+    }
+
+    #[test]
+    fn array_of_a_subquery_is_an_aggregating_subquery() {
+        assert_eq!(
+            rewritten("SELECT array_to_string(ARRAY(SELECT n FROM pg_namespace ORDER BY n), ', ')"),
+            "SELECT array_to_string((SELECT array_agg(n ORDER BY n) FROM pg_namespace), ', ')"
         );
     }
 
