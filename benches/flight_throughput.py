@@ -54,14 +54,15 @@ def lake(parquet):
     copy = dataset / "lineitem.parquet"
     if not copy.exists():
         os.link(parquet, copy)
-    config = demo / "lakegate.toml"
-    text = config.read_text()
-    if "lake.zones.bench" not in text:
-        text = text.replace("[lake.zones.raw]", '[lake.zones.bench]\nurl = "lake-bench"\n\n[lake.zones.raw]')
-        text = text.replace("allow_plaintext_loopback = false", "allow_plaintext_loopback = true")
-        config.write_text(text)
-        policy = demo / "policy.toml"
-        policy.write_text(policy.read_text() + '\n[[department_access]]\ngroups = ["bench"]\nzones = ["bench"]\n')
+    # The bench's own config and policy beside the demo's, which `lakegate demo` rewrites.
+    text = (demo / "lakegate.toml").read_text()
+    text = text.replace("[lake.zones.raw]", '[lake.zones.bench]\nurl = "lake-bench"\n\n[lake.zones.raw]')
+    text = text.replace("allow_plaintext_loopback = false", "allow_plaintext_loopback = true")
+    text = text.replace('policy_file = "policy.toml"', 'policy_file = "bench-policy.toml"')
+    policy = (demo / "policy.toml").read_text() + '\n[[department_access]]\ngroups = ["bench"]\nzones = ["bench"]\n'
+    (demo / "bench-policy.toml").write_text(policy)
+    config = demo / "bench.toml"
+    config.write_text(text)
     return demo, config
 
 
