@@ -301,3 +301,51 @@ def test_an_expired_token_is_unauthenticated_even_after_it_worked(strict_lakegat
     time.sleep(3)
     assert error_code(lambda: client.query("SELECT 1")) == "UNAUTHENTICATED"
     assert error_code(lambda: client.client.do_get(ticket, client.options).read_all()) == "UNAUTHENTICATED"
+
+
+def test_plaintext_is_refused_unless_allowed_on_loopback(lakegate, tokens):
+    plain = FlightSql(flight.FlightClient(f"grpc://127.0.0.1:{lakegate.flight_port}"), tokens["analyst"])
+    with pytest.raises(flight.FlightError):
+        plain.query("SELECT 1")
+    plain.client.close()
+
+
+@pytest.fixture(scope="module")
+def lz4_lakegate(tmp_path_factory):
+    """A server that compresses results with LZ4 and accepts plaintext on loopback."""
+    from conftest import Lakegate
+
+    def edit(text):
+        text = text.replace("allow_plaintext_loopback = false", "allow_plaintext_loopback = true")
+        return text + '\n[flight]\ncompression = "lz4"\n'
+
+    server = Lakegate(tmp_path_factory.mktemp("lz4"), edit=edit)
+    yield server
+    server.stop()
+
+
+def loopback_bytes():
+    from pathlib import Path
+
+    for line in Path("/proc/net/dev").read_text().splitlines():
+        name, _, fields = line.partition(":")
+        if name.strip() == "lo":
+            return int(fields.split()[0])
+    raise AssertionError("no loopback interface")
+
+
+def test_lz4_compression_and_plaintext_loopback_when_configured(lz4_lakegate, lakegate):
+    sql = f"SELECT a.pcn, a.vrm, a.street_location FROM {T} a CROSS JOIN (SELECT 1 FROM {T} LIMIT 20) b"
+    sent = {}
+    for name, server in [("lz4", lz4_lakegate), ("none", lakegate)]:
+        client = FlightSql(server.flight(), token(server, "engineer"))
+        client.query("SELECT 1")
+        before = loopback_bytes()
+        sent[name] = (client.query(sql).num_rows, loopback_bytes() - before)
+    assert sent["lz4"][0] == sent["none"][0] > 1000
+    assert sent["lz4"][1] < 0.7 * sent["none"][1], sent
+    analyst = token(lz4_lakegate, "analyst")
+    plain = FlightSql(flight.FlightClient(f"grpc://127.0.0.1:{lz4_lakegate.flight_port}"), analyst)
+    over_tls = FlightSql(lz4_lakegate.flight(), analyst)
+    sql = f"SELECT pcn, vrm, amount FROM {T} ORDER BY pcn"
+    assert rows(plain.query(sql)) == rows(over_tls.query(sql)) != []
