@@ -3,8 +3,8 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    Expr, FunctionArguments, GroupByExpr, SelectItem, SetExpr, Statement, TableFactor,
-    TableWithJoins, visit_expressions_mut,
+    BinaryOperator, Expr, FunctionArguments, GroupByExpr, SelectItem, SetExpr, Statement,
+    TableFactor, TableWithJoins, Value, visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -16,6 +16,7 @@ pub fn rewrite(statements: &mut [Statement]) {
             like_escape(expr);
             array_subquery(expr);
             catalog_scalar_subquery(expr);
+            guarded_catalog_subquery(expr);
             ControlFlow::<()>::Continue(())
         });
     }
@@ -140,6 +141,54 @@ fn catalog_scalar_subquery(expr: &mut Expr) {
     }
 }
 
+/// `CASE WHEN c THEN (SELECT max(x) FROM pg_… WHERE w) END` (SQLAlchemy's column
+/// defaults and identities): the engine cannot plan a correlated subquery inside `CASE`, so
+/// the condition moves into the subquery, `(SELECT max(x) FROM pg_… WHERE (w) AND (c))`,
+/// which is NULL exactly when the `CASE` was.
+fn guarded_catalog_subquery(expr: &mut Expr) {
+    let Expr::Case {
+        operand: None,
+        conditions,
+        else_result,
+        ..
+    } = expr
+    else {
+        return;
+    };
+    let null_else = match else_result {
+        None => true,
+        Some(e) => matches!(e.as_ref(), Expr::Value(v) if v.value == Value::Null),
+    };
+    let ([when], true) = (conditions.as_slice(), null_else) else {
+        return;
+    };
+    let Expr::Subquery(query) = &when.result else {
+        return;
+    };
+    let mut query = query.clone();
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    let aggregated = matches!(
+        select.projection.as_slice(),
+        [SelectItem::UnnamedExpr(Expr::Function(f)) | SelectItem::ExprWithAlias { expr: Expr::Function(f), .. }]
+            if AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str())
+    );
+    if !aggregated || !select.from.iter().all(is_catalog) {
+        return;
+    }
+    let condition = Expr::Nested(Box::new(when.condition.clone()));
+    select.selection = Some(match select.selection.take() {
+        Some(w) => Expr::BinaryOp {
+            left: Box::new(Expr::Nested(Box::new(w))),
+            op: BinaryOperator::And,
+            right: Box::new(condition),
+        },
+        None => condition,
+    });
+    *expr = Expr::Subquery(query);
+}
+
 /// Whether every relation is a `pg_catalog` or `information_schema` table.
 fn is_catalog(from: &TableWithJoins) -> bool {
     std::iter::once(&from.relation)
@@ -180,6 +229,16 @@ mod tests {
         assert_eq!(
             rewritten("SELECT 1 WHERE a LIKE 'x\\_%' ESCAPE '\\'"),
             "SELECT 1 WHERE a LIKE 'x\\_%' ESCAPE '\\'"
+        );
+    }
+
+    #[test]
+    fn a_case_guarded_catalog_subquery_takes_its_guard_inside() {
+        assert_eq!(
+            rewritten(
+                "SELECT CASE WHEN a.atthasdef THEN (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d WHERE d.adrelid = a.attrelid) ELSE NULL END FROM pg_attribute a"
+            ),
+            "SELECT (SELECT max(pg_get_expr(d.adbin, d.adrelid)) FROM pg_attrdef d WHERE (d.adrelid = a.attrelid) AND (a.atthasdef)) FROM pg_attribute a"
         );
     }
 
