@@ -90,7 +90,10 @@ class Lakegate:
     def audit_lines(self):
         import json
         path = self.dir / "audit.log"
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        text = path.read_text()
+        # A line still being written has no newline yet.
+        complete = text[:text.rfind("\n") + 1]
+        return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
     def reload(self):
         import signal

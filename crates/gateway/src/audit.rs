@@ -40,8 +40,10 @@ impl AuditLog {
         if let Value::Object(map) = &mut line {
             map.insert("time".to_string(), json!(Utc::now().to_rfc3339()));
         }
+        // One write per line, so a reader (or another appender) never sees half a line.
+        let text = format!("{line}\n");
         let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = writeln!(sink, "{line}");
+        let _ = sink.write_all(text.as_bytes());
         let _ = sink.flush();
     }
 

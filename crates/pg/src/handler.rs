@@ -154,11 +154,7 @@ impl QueryHandler {
                 .await
                 .map(|()| Response::Execution(Tag::new("CLOSE CURSOR")))
                 .map_err(|e| cursor_error(&e)),
-            Err(e) => {
-                let id = audit.id().to_string();
-                audit.finish(Outcome::of(&e), 0, Some(&e));
-                return Err(query_error_with_id(&e, &id));
-            }
+            Err(e) => return Err(failed(audit, &e)),
             Ok(Action::Set { name, value }) => settings::set(client, &name, value).await,
             Ok(Action::Reset(name)) => settings::reset(client, name.as_deref()).await,
             Ok(Action::Show(name)) => settings::show(client, &name),
@@ -201,11 +197,7 @@ impl QueryHandler {
     ) -> PgWireResult<Response> {
         let query = match self.inner_query(&copy.query) {
             Ok(query) => query,
-            Err(e) => {
-                let id = audit.id().to_string();
-                audit.finish(Outcome::of(&e), 0, Some(&e));
-                return Err(query_error_with_id(&e, &id));
-            }
+            Err(e) => return Err(failed(audit, &e)),
         };
         let results = self.start(&request, &query, audit).await?;
         Ok(Response::CopyOut(copy_response(
@@ -225,11 +217,7 @@ impl QueryHandler {
     ) -> PgWireResult<Response> {
         let query = match self.inner_query(sql) {
             Ok(query) => query,
-            Err(e) => {
-                let id = audit.id().to_string();
-                audit.finish(Outcome::of(&e), 0, Some(&e));
-                return Err(query_error_with_id(&e, &id));
-            }
+            Err(e) => return Err(failed(audit, &e)),
         };
         let results = self.start(&request, &query, audit).await?;
         request
@@ -295,10 +283,7 @@ impl QueryHandler {
         };
         let (session, plan) = match planned {
             Ok(planned) => planned,
-            Err(e) => {
-                audit.finish(Outcome::of(&e), 0, Some(&e));
-                return Err(query_error_with_id(&e, &id));
-            }
+            Err(e) => return Err(failed(audit, &e)),
         };
         session
             .execute(plan, request.params.clone(), audit)
@@ -325,4 +310,12 @@ fn cursor_error(e: &CursorError) -> PgWireError {
         CursorError::Duplicate(name) => error("42P03", format!("cursor \"{name}\" already exists")),
         CursorError::Query(e) => query_error(e),
     }
+}
+
+/// Finishes the audit line of a statement that failed before it ran; the error the client
+/// gets carries the line's query id.
+fn failed(audit: AuditEntry, e: &QueryError) -> PgWireError {
+    let id = audit.id().to_string();
+    audit.finish(Outcome::of(e), 0, Some(e));
+    query_error_with_id(e, &id)
 }
