@@ -112,6 +112,22 @@ fn psql_meta_commands_list_and_describe() {
             stdout(&out)
         );
     }
+
+    for (command, expected) in [
+        ("\\dt+ parking_raw_zone.*", "Penalty charge notices"),
+        ("\\l", "lake"),
+        ("\\dn", "parking_raw_zone"),
+        ("\\dv parking_raw_zone.*", "liberator_pcn_tickets_latest"),
+        ("\\df", ""),
+    ] {
+        let out = server.psql_as("token", &token, "require", &["-c", command]);
+        assert!(out.status.success(), "{command}: {}", stderr(&out));
+        assert!(
+            stdout(&out).contains(expected),
+            "{command}: {}",
+            stdout(&out)
+        );
+    }
 }
 
 #[test]

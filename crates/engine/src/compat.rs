@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, Int32Array, StringArray};
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, create_udf,
@@ -165,6 +165,38 @@ pub fn function_description_udfs() -> Vec<ScalarUDF> {
         .collect()
 }
 
+/// `pg_size_pretty(bytes)` (psql's `\dt+`), with PostgreSQL's units and rounding.
+pub fn pg_size_pretty_udf() -> ScalarUDF {
+    create_udf(
+        "pg_size_pretty",
+        vec![DataType::Int64],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let sizes = arrays[0].as_primitive::<Int64Type>();
+            let out: StringArray = sizes.iter().map(|v| v.map(size_pretty)).collect();
+            Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+        }),
+    )
+}
+
+fn size_pretty(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    // PostgreSQL switches unit once a value reaches 10240 of the smaller one, rounding half up.
+    if bytes.abs() < 10 * 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    for unit in UNITS {
+        if value.abs() < 10.0 * 1024.0 || unit == "PB" {
+            return format!("{} {unit}", value.round() as i64);
+        }
+        value /= 1024.0;
+    }
+    format!("{bytes} bytes")
+}
+
 /// `pg_get_serial_sequence(table, column)`: lake tables have no sequences.
 pub fn pg_get_serial_sequence_udf() -> ScalarUDF {
     create_udf(
@@ -252,6 +284,13 @@ mod tests {
         assert_eq!(backslash_escapes("pg/_%", '/'), "pg\\_%");
         assert_eq!(backslash_escapes("a//b", '/'), "a\\/b");
         assert_eq!(backslash_escapes("a\\b", '/'), "a\\\\b");
+    }
+
+    #[test]
+    fn sizes_print_as_postgresql_prints_them() {
+        assert_eq!(size_pretty(8192), "8192 bytes");
+        assert_eq!(size_pretty(10 * 1024), "10 kB");
+        assert_eq!(size_pretty(50 * 1024 * 1024), "50 MB");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod barrier;
 mod claims;
+mod comments;
 mod compat;
 mod compile;
 mod error;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use datafusion::arrow::datatypes::Schema;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
@@ -11,14 +12,15 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_pg_catalog::setup_pg_catalog;
-use lakegate_lake::{Lake, LakeSnapshot, LakeTable, Unreadable, UnreadableTable};
+use lakegate_lake::{Lake, LakeSnapshot, LakeTable, Sidecar, Unreadable, UnreadableTable};
 use lakegate_policy::{Policy, Principal, TableRules};
 use tracing::error;
 
 use crate::claims::claim_udf;
+use crate::comments::{CommentedCatalog, Comments, TableComments};
 use crate::compat::{
     function_description_udfs, is_visible_udfs, json_build_object_udf, like_escape_udf,
-    pg_get_serial_sequence_udf, to_regtype_udf,
+    pg_get_serial_sequence_udf, pg_size_pretty_udf, to_regtype_udf,
 };
 use crate::compile::{CompileError, compile};
 use crate::error::EngineError;
@@ -85,6 +87,7 @@ impl Engine {
             .ok_or_else(|| EngineError::PgCatalog("default catalog missing".to_string()))?;
         let mut schemas: BTreeMap<String, Arc<MemorySchemaProvider>> = BTreeMap::new();
         let mut applied = BTreeMap::new();
+        let mut comments = Comments::new();
         for table in &snapshot.tables {
             let qualified = table.qualified_name();
             let Some(rules) =
@@ -93,6 +96,12 @@ impl Engine {
                 continue;
             };
             let provider = self.secure(table, &rules, principal);
+            if let Some(sidecar) = &table.sidecar {
+                comments.insert(
+                    (table.schema.clone(), table.name.clone()),
+                    table_comments(sidecar, &provider.schema()),
+                );
+            }
             applied.insert(qualified, rules);
             schemas
                 .entry(table.schema.clone())
@@ -104,11 +113,23 @@ impl Engine {
         }
         setup_pg_catalog(&ctx, &self.config.database, EmptyContextProvider)
             .map_err(|e| EngineError::PgCatalog(e.to_string()))?;
+        if let Some(pg_catalog) = catalog.schema("pg_catalog") {
+            catalog.register_schema(
+                "pg_catalog",
+                Arc::new(CommentedCatalog::new(pg_catalog, comments)),
+            )?;
+        }
         ctx.register_udf(version_udf());
         ctx.register_udf(to_regtype_udf());
         ctx.register_udf(like_escape_udf());
         ctx.register_udf(json_build_object_udf());
         ctx.register_udf(pg_get_serial_sequence_udf());
+        ctx.register_udf(pg_size_pretty_udf());
+        // Lake tables have no heap or index files; sized as pg_relation_size sizes them.
+        ctx.register_udf(
+            datafusion_pg_catalog::pg_catalog::create_pg_relation_size_udf()
+                .with_aliases(["pg_table_size", "pg_indexes_size"]),
+        );
         for udf in is_visible_udfs()
             .into_iter()
             .chain(function_description_udfs())
@@ -213,4 +234,21 @@ fn principal_with_every_claim(rules: &TableRules) -> Principal {
         }
     }
     principal
+}
+
+/// A table's comments from its catalogue entry, for the columns the principal sees.
+fn table_comments(sidecar: &Sidecar, visible: &Schema) -> TableComments {
+    let columns = visible
+        .fields()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let text = sidecar.columns.get(f.name())?.description.clone()?;
+            Some((i32::try_from(i + 1).ok()?, text))
+        })
+        .collect();
+    TableComments {
+        table: sidecar.description.clone(),
+        columns,
+    }
 }

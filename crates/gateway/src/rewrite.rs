@@ -14,6 +14,7 @@ pub fn rewrite(statements: &mut [Statement]) {
     for statement in statements {
         let _ = visit_expressions_mut(statement, |expr| {
             like_escape(expr);
+            description_function(expr);
             array_subquery(expr);
             catalog_scalar_subquery(expr);
             guarded_catalog_subquery(expr);
@@ -51,6 +52,35 @@ fn like_escape(expr: &mut Expr) {
     if let Ok(translated) = parsed {
         **pattern = translated;
         *escape_char = None;
+    }
+}
+
+/// `obj_description(oid[, 'pg_class'])` and `col_description(oid, attnum)` read
+/// `pg_description`, which holds the lake's catalogue entries; as subqueries over it.
+fn description_function(expr: &mut Expr) {
+    let Expr::Function(function) = expr else {
+        return;
+    };
+    let name = function.name.to_string().to_ascii_lowercase();
+    let name = name.strip_prefix("pg_catalog.").unwrap_or(&name);
+    let FunctionArguments::List(list) = &function.args else {
+        return;
+    };
+    let args: Vec<String> = list.args.iter().map(ToString::to_string).collect();
+    let (object, sub) = match (name, args.as_slice()) {
+        ("obj_description", [object] | [object, _]) => (object.clone(), "0".to_string()),
+        ("col_description", [object, column]) => (object.clone(), column.clone()),
+        _ => return,
+    };
+    let text = format!(
+        "(SELECT max(description) FROM pg_catalog.pg_description \
+         WHERE objoid = ({object}) AND objsubid = ({sub}))"
+    );
+    if let Ok(subquery) = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(&text)
+        .and_then(|mut p| p.parse_expr())
+    {
+        *expr = subquery;
     }
 }
 
