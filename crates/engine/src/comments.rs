@@ -15,7 +15,8 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 
-/// `pg_class` is the class of table comments.
+/// `pg_class`'s own OID in PostgreSQL, the class of table comments, should the session's
+/// `pg_class` not list itself.
 const PG_CLASS_OID: i32 = 1259;
 
 /// The comments of one table: its own, and its columns' by attribute number (from 1).
@@ -129,6 +130,9 @@ impl PgDescription {
         .collect();
         let classes = self.rows_of("pg_class", state).await?;
         let (mut objoid, mut objsubid, mut text) = (Vec::new(), Vec::new(), Vec::new());
+        // Drivers match `classoid = 'pg_class'::regclass`, which resolves in this session's
+        // `pg_class`.
+        let mut class_oid = PG_CLASS_OID;
         for batch in &classes {
             let oids = int32(batch, "oid")?;
             let names = string(batch, "relname")?;
@@ -137,6 +141,9 @@ impl PgDescription {
                 let Some(schema) = namespaces.get(&spaces.value(row)) else {
                     continue;
                 };
+                if schema == "pg_catalog" && names.value(row) == "pg_class" {
+                    class_oid = oids.value(row);
+                }
                 let key = (schema.clone(), names.value(row).to_string());
                 let Some(comments) = self.comments.get(&key) else {
                     continue;
@@ -153,7 +160,7 @@ impl PgDescription {
                 }
             }
         }
-        let classoid = vec![PG_CLASS_OID; objoid.len()];
+        let classoid = vec![class_oid; objoid.len()];
         let columns: Vec<ArrayRef> = vec![
             Arc::new(Int32Array::from(objoid)),
             Arc::new(Int32Array::from(classoid)),

@@ -14,6 +14,7 @@ pub fn rewrite(statements: &mut [Statement]) {
     for statement in statements {
         let _ = visit_expressions_mut(statement, |expr| {
             like_escape(expr);
+            search_path_with_pg_catalog(expr);
             description_function(expr);
             array_subquery(expr);
             catalog_scalar_subquery(expr);
@@ -52,6 +53,32 @@ fn like_escape(expr: &mut Expr) {
     if let Ok(translated) = parsed {
         **pattern = translated;
         *escape_char = None;
+    }
+}
+
+/// `'pg_class'::regclass` becomes a lookup of `nspname = current_schema()` before it reaches
+/// us; PostgreSQL also searches `pg_catalog`, which drivers rely on
+/// (`classoid = 'pg_class'::regclass`).
+fn search_path_with_pg_catalog(expr: &mut Expr) {
+    let Expr::BinaryOp {
+        left,
+        op: BinaryOperator::Eq,
+        right,
+    } = expr
+    else {
+        return;
+    };
+    let is_nspname = left.to_string().ends_with("nspname");
+    let is_current_schema = right.to_string().eq_ignore_ascii_case("current_schema()");
+    if !(is_nspname && is_current_schema) {
+        return;
+    }
+    let text = format!("{left} IN (current_schema(), 'pg_catalog')");
+    if let Ok(widened) = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(&text)
+        .and_then(|mut p| p.parse_expr())
+    {
+        *expr = widened;
     }
 }
 
@@ -269,6 +296,24 @@ mod tests {
                 "SELECT CASE WHEN a.atthasdef THEN (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d WHERE d.adrelid = a.attrelid) ELSE NULL END FROM pg_attribute a"
             ),
             "SELECT (SELECT max(pg_get_expr(d.adbin, d.adrelid)) FROM pg_attrdef d WHERE (d.adrelid = a.attrelid) AND (a.atthasdef)) FROM pg_attribute a"
+        );
+    }
+
+    #[test]
+    fn regclass_lookups_also_search_pg_catalog() {
+        assert_eq!(
+            rewritten(
+                "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON c.relnamespace = n.oid WHERE n.nspname = current_schema() AND c.relname = 'pg_class'"
+            ),
+            "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON c.relnamespace = n.oid WHERE n.nspname IN (current_schema(), 'pg_catalog') AND c.relname = 'pg_class'"
+        );
+    }
+
+    #[test]
+    fn descriptions_read_pg_description() {
+        assert_eq!(
+            rewritten("SELECT col_description(c.oid, 2) FROM pg_class c"),
+            "SELECT (SELECT max(description) FROM pg_catalog.pg_description WHERE objoid = (c.oid) AND objsubid = (2)) FROM pg_class c"
         );
     }
 

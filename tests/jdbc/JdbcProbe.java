@@ -1,0 +1,75 @@
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+
+/**
+ * What Tableau's and Metabase's JDBC connectors do, through pgjdbc with its defaults:
+ * DatabaseMetaData browsing, a prepared statement run past prepareThreshold (so pgjdbc
+ * switches to a named server-side statement and binary results), and setFetchSize inside a
+ * transaction (portal suspension). Prints one tab-separated line per fact for the test.
+ */
+public class JdbcProbe {
+    public static void main(String[] args) throws Exception {
+        String url = "jdbc:postgresql://127.0.0.1:" + args[0] + "/lake?sslmode=require";
+        Properties props = new Properties();
+        props.setProperty("user", "token");
+        props.setProperty("password", args[1]);
+        try (Connection conn = DriverManager.getConnection(url, props)) {
+            DatabaseMetaData meta = conn.getMetaData();
+            print("product", meta.getDatabaseProductName());
+            try (ResultSet rs = meta.getCatalogs()) {
+                while (rs.next()) print("catalog", rs.getString("TABLE_CAT"));
+            }
+            try (ResultSet rs = meta.getSchemas()) {
+                while (rs.next()) print("schema", rs.getString("TABLE_SCHEM"));
+            }
+            try (ResultSet rs = meta.getTables(null, null, "%", new String[] {"TABLE", "VIEW"})) {
+                while (rs.next()) {
+                    print("table", rs.getString("TABLE_SCHEM") + "." + rs.getString("TABLE_NAME"),
+                          rs.getString("TABLE_TYPE"), String.valueOf(rs.getString("REMARKS")));
+                }
+            }
+            try (ResultSet rs = meta.getColumns(null, args[2], args[3], "%")) {
+                while (rs.next()) {
+                    print("column", rs.getString("COLUMN_NAME"), rs.getString("TYPE_NAME"),
+                          String.valueOf(rs.getString("REMARKS")));
+                }
+            }
+            String sql = "SELECT count(*) FROM " + args[2] + "." + args[3] + " WHERE " + args[4] + " = ?";
+            try (PreparedStatement ps = conn.prepareStatement(sql)) {
+                for (int i = 0; i < 8; i++) {
+                    ps.setString(1, args[5]);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        print("prepared", String.valueOf(i), String.valueOf(rs.getLong(1)));
+                    }
+                }
+            }
+            conn.setAutoCommit(false);
+            try (Statement st = conn.createStatement()) {
+                st.setFetchSize(50);
+                long rows = 0;
+                try (ResultSet rs = st.executeQuery("SELECT * FROM " + args[2] + "." + args[3])) {
+                    while (rs.next()) rows++;
+                }
+                print("fetched", String.valueOf(rows));
+            }
+            conn.commit();
+            try (Statement st = conn.createStatement()) {
+                st.executeQuery("SELECT * FROM housing_raw_zone.tenancies");
+                print("hidden", "visible");
+            } catch (SQLException e) {
+                print("hidden", e.getSQLState());
+            }
+        }
+    }
+
+    private static void print(String... fields) {
+        System.out.println(String.join("\t", fields));
+    }
+}
