@@ -171,3 +171,12 @@ def test_transactions_and_settings_round_trip(lakegate):
         conn.commit()
         with conn.transaction():
             assert conn.execute("SELECT 3").fetchone() == (3,)
+
+
+def test_pg_settings_lists_client_settings_and_server_facts(lakegate):
+    with connect(lakegate, lakegate.public(), autocommit=True) as conn:
+        settings = dict(conn.execute(
+            "SELECT name, setting FROM pg_catalog.pg_settings "
+            "WHERE name IN ('max_index_keys', 'TimeZone', 'DateStyle', 'server_version_num')").fetchall())
+    assert settings == {"max_index_keys": "32", "TimeZone": "UTC", "DateStyle": "ISO, MDY",
+                        "server_version_num": "160006"}

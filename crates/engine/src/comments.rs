@@ -30,7 +30,7 @@ pub struct TableComments {
 pub type Comments = HashMap<(String, String), TableComments>;
 
 /// `pg_catalog` as datafusion-pg-catalog builds it, except that `pg_description` also holds
-/// the lake's comments.
+/// the lake's comments and `pg_settings` lists the settings lakegate answers.
 #[derive(Debug)]
 pub struct CommentedCatalog {
     inner: Arc<dyn SchemaProvider>,
@@ -60,6 +60,9 @@ impl SchemaProvider for CommentedCatalog {
                 base,
                 comments: Arc::clone(&self.comments),
             }))),
+            Some(base) if name == "pg_settings" => {
+                Ok(Some(crate::settings::pg_settings(base.as_ref())?))
+            }
             other => Ok(other),
         }
     }

@@ -15,6 +15,7 @@ mod error;
 mod mask;
 mod secure;
 mod session;
+mod settings;
 mod version;
 
 pub use compile::{CompileError, Compiled, compile};
