@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int32Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{ArrayRef, AsArray, Int32Array, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int32Type, SchemaRef};
 use datafusion::catalog::{SchemaProvider, Session, TableProvider};
@@ -206,9 +206,5 @@ fn string(batch: &RecordBatch, name: &str) -> Result<StringArray> {
 
 fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef> {
     let index = batch.schema().index_of(name)?;
-    let column = batch.column(index);
-    if column.null_count() > 0 && name == "oid" {
-        return Err(DataFusionError::Internal(format!("null {name}")));
-    }
-    Ok(Arc::clone(column))
+    Ok(Arc::clone(batch.column(index)))
 }
