@@ -113,7 +113,7 @@ def test_get_tables_lists_only_the_principals_tables_and_columns(as_):
     assert ("parking_raw_zone", "liberator_pcn_tickets") in analyst
     assert not any(s.startswith(("housing", "revenues")) for s, _ in analyst)
     public = {s for _, s, _, _ in rows(as_("public").tables())}
-    assert public == {"unrestricted_raw_zone"}
+    assert public == {"unrestricted_raw_zone", "lakegate"}
     revenues = as_("revenues").tables(include_schema=True, table_pattern="council_tax_accounts")
     schemas = [pa.ipc.read_schema(pa.py_buffer(b)) for b in revenues.column("table_schema").to_pylist()]
     assert schemas and all("balance" not in s.names and "property_uprn" in s.names for s in schemas)
@@ -140,7 +140,8 @@ def test_catalogs_schemas_types_and_keys(as_):
     client = as_("analyst")
     assert rows(client.metadata("CommandGetCatalogs")) == [("lake",)]
     schemas = {s for _, s in rows(client.metadata("CommandGetDbSchemas"))}
-    assert schemas == {"parking_raw_zone", "parking_refined_zone", "parking_trusted_zone", "unrestricted_raw_zone"}
+    assert schemas == {"parking_raw_zone", "parking_refined_zone", "parking_trusted_zone", "unrestricted_raw_zone",
+                       "lakegate"}
     assert rows(client.metadata("CommandGetTableTypes")) == [("TABLE",)]
     types = {r[0] for r in rows(client.metadata("CommandGetXdbcTypeInfo"))}
     assert {"BIGINT", "VARCHAR", "DATE", "TIMESTAMP", "NUMERIC"} <= types

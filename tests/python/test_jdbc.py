@@ -56,5 +56,5 @@ def test_metadata_prepared_statements_and_fetch_size_as_the_analyst(probe, lakeg
 
 def test_the_public_sees_only_unrestricted_tables(probe, lakegate):
     facts = run(probe, lakegate, "public", "unrestricted_raw_zone", "wards", "ward_code", "E05009372")
-    assert {name.split(".")[0] for name, _, _ in facts["table"]} == {"unrestricted_raw_zone"}
+    assert {name.split(".")[0] for name, _, _ in facts["table"]} == {"unrestricted_raw_zone", "lakegate"}
     assert [c[0] for c in facts["column"]][:1] == ["ward_code"]

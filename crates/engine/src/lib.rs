@@ -11,6 +11,7 @@ mod claims;
 mod comments;
 mod compat;
 mod compile;
+mod dictionary;
 mod error;
 mod mask;
 mod secure;

@@ -23,6 +23,7 @@ use crate::compat::{
     pg_get_serial_sequence_udf, pg_size_pretty_udf, to_regtype_udf,
 };
 use crate::compile::{CompileError, compile};
+use crate::dictionary::{self, Visible, dictionary};
 use crate::error::EngineError;
 use crate::mask::HashKey;
 use crate::secure::SecureTable;
@@ -88,6 +89,7 @@ impl Engine {
         let mut schemas: BTreeMap<String, Arc<MemorySchemaProvider>> = BTreeMap::new();
         let mut applied = BTreeMap::new();
         let mut comments = Comments::new();
+        let mut visible = Vec::new();
         for table in &snapshot.tables {
             let qualified = table.qualified_name();
             let Some(rules) =
@@ -102,6 +104,10 @@ impl Engine {
                     table_comments(sidecar, &provider.schema()),
                 );
             }
+            visible.push(Visible {
+                table,
+                columns: provider.schema(),
+            });
             applied.insert(qualified, rules);
             schemas
                 .entry(table.schema.clone())
@@ -111,6 +117,7 @@ impl Engine {
         for (name, schema) in schemas {
             catalog.register_schema(&name, schema)?;
         }
+        catalog.register_schema(dictionary::SCHEMA, dictionary(&visible)?)?;
         setup_pg_catalog(&ctx, &self.config.database, EmptyContextProvider)
             .map_err(|e| EngineError::PgCatalog(e.to_string()))?;
         if let Some(pg_catalog) = catalog.schema("pg_catalog") {
