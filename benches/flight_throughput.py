@@ -9,9 +9,7 @@ Run: benches/run (see benches/README.md)."""
 
 import json
 import os
-import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -24,15 +22,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests/python"))
 from flightsql import FlightSql  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "benches"))
+from serve import serve, sh  # noqa: E402
+
 BIN = os.environ.get("LAKEGATE_BIN", str(ROOT / "target/release/lakegate"))
 SCALE = os.environ.get("BENCH_TPCH_SCALE", "1")
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 DATA = ROOT / "benches/.data"
 TABLE = "tpch_bench_zone.lineitem"
-
-
-def sh(*args, **kwargs):
-    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs).stdout.strip()
 
 
 def lineitem():
@@ -119,15 +116,8 @@ def lakegate_reader(port, token, tls_cert=None):
 def main():
     parquet = lineitem()
     demo, config = lake(parquet)
-    server = subprocess.Popen([BIN, "serve", "--config", str(config), "--pg", "127.0.0.1:0", "--http", "127.0.0.1:0",
-                               "--flight", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    port = None
-    for line in server.stdout:
-        m = re.match(r"lakegate: flight listening on 127\.0\.0\.1:(\d+)", line)
-        if m:
-            port = int(m.group(1))
-            break
-    threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
+    server, ports = serve(BIN, config)
+    port = ports["flight"]
     token = sh(BIN, "token", "--config", str(config), "--sub", "bench", "--department", "tpch", "--group", "bench")
     reference = Reference(parquet)
     threading.Thread(target=reference.serve, daemon=True).start()

@@ -11,19 +11,18 @@ Run: benches/run (see benches/README.md)."""
 import asyncio
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benches"))
-from flight_throughput import BIN, DATA, RUNS, lake, lineitem, sh  # noqa: E402
+from flight_throughput import BIN, DATA, RUNS, lake, lineitem  # noqa: E402
+from serve import serve, sh  # noqa: E402
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_DATA = DATA / "pg15"
@@ -112,15 +111,8 @@ def main():
     parquet = lineitem()
     _, config = lake(parquet)
     pg_psql = postgres(parquet)
-    server = subprocess.Popen([BIN, "serve", "--config", str(config), "--pg", "127.0.0.1:0", "--http", "127.0.0.1:0",
-                               "--flight", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    port = None
-    for line in server.stdout:
-        m = re.match(r"lakegate: postgres listening on 127\.0\.0\.1:(\d+)", line)
-        if m:
-            port = int(m.group(1))
-            break
-    threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
+    server, ports = serve(BIN, config)
+    port = ports["postgres"]
     token = sh(BIN, "token", "--config", str(config), "--sub", "bench", "--department", "tpch", "--group", "bench")
     targets = {
         "postgresql": (pg_psql, "lineitem", {**os.environ},

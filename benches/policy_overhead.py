@@ -13,15 +13,15 @@ the cost of the filter and mask themselves. Run: benches/run (see benches/README
 
 import json
 import os
-import re
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serve import serve, sh  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = os.environ.get("LAKEGATE_BIN", str(ROOT / "target/release/lakegate"))
@@ -54,10 +54,6 @@ masks = { vrm = "show_last_4" }
 """
 
 
-def sh(*args):
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
-
-
 def main():
     demo = DATA / f"demo-{ROWS}"
     sh(BIN, "demo", "--no-serve", "--rows", str(ROWS), "--dir", str(demo))
@@ -65,15 +61,8 @@ def main():
     if "bench: every ward" not in policy.read_text():
         policy.write_text(policy.read_text() + BENCH_GRANT)
     config = str(demo / "lakegate.toml")
-    server = subprocess.Popen([BIN, "serve", "--config", config, "--pg", "127.0.0.1:0", "--http", "127.0.0.1:0", "--flight", "127.0.0.1:0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    port = None
-    for line in server.stdout:
-        m = re.match(r"lakegate: postgres listening on 127\.0\.0\.1:(\d+)", line)
-        if m:
-            port = int(m.group(1))
-            break
-    threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
+    server, ports = serve(BIN, config)
+    port = ports["postgres"]
     attrs = [a for w in WARDS for a in ("--attr", f"wards={w}")]
     engineer = sh(BIN, "token", "--config", config, "--sub", "engineer",
                   "--department", "parking", "--group", "engineer")

@@ -1,6 +1,5 @@
 """The example notebook, executed headless against the real server as a persona."""
 
-import os
 from pathlib import Path
 
 import nbformat

@@ -148,20 +148,7 @@ fn backslash_escapes(pattern: &str, escape: char) -> String {
 pub fn function_description_udfs() -> Vec<ScalarUDF> {
     ["pg_get_function_arguments", "pg_get_function_result"]
         .into_iter()
-        .map(|name| {
-            create_udf(
-                name,
-                vec![DataType::Int32],
-                DataType::Utf8,
-                Volatility::Immutable,
-                Arc::new(|args: &[ColumnarValue]| {
-                    let rows = ColumnarValue::values_to_arrays(args)?[0].len();
-                    Ok(ColumnarValue::Array(
-                        Arc::new(StringArray::new_null(rows)) as ArrayRef
-                    ))
-                }),
-            )
-        })
+        .map(|name| null_text_udf(name, vec![DataType::Int32]))
         .collect()
 }
 
@@ -199,9 +186,17 @@ fn size_pretty(bytes: i64) -> String {
 
 /// `pg_get_serial_sequence(table, column)`: lake tables have no sequences.
 pub fn pg_get_serial_sequence_udf() -> ScalarUDF {
-    create_udf(
+    null_text_udf(
         "pg_get_serial_sequence",
         vec![DataType::Utf8, DataType::Utf8],
+    )
+}
+
+/// A function of `args` that is NULL text for every row.
+fn null_text_udf(name: &str, args: Vec<DataType>) -> ScalarUDF {
+    create_udf(
+        name,
+        args,
         DataType::Utf8,
         Volatility::Immutable,
         Arc::new(|args: &[ColumnarValue]| {

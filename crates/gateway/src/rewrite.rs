@@ -9,6 +9,14 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
+/// An expression from SQL text we built; `None` leaves the statement as the client sent it.
+fn parse_expr(text: &str) -> Option<Expr> {
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .ok()
+}
+
 /// Rewrites every statement in place.
 pub fn rewrite(statements: &mut [Statement]) {
     for statement in statements {
@@ -47,10 +55,7 @@ fn like_escape(expr: &mut Expr) {
         return;
     }
     let text = format!("like_escape({pattern}, {escape})");
-    let parsed = Parser::new(&PostgreSqlDialect {})
-        .try_with_sql(&text)
-        .and_then(|mut p| p.parse_expr());
-    if let Ok(translated) = parsed {
+    if let Some(translated) = parse_expr(&text) {
         **pattern = translated;
         *escape_char = None;
     }
@@ -74,10 +79,7 @@ fn search_path_with_pg_catalog(expr: &mut Expr) {
         return;
     }
     let text = format!("{left} IN (current_schema(), 'pg_catalog')");
-    if let Ok(widened) = Parser::new(&PostgreSqlDialect {})
-        .try_with_sql(&text)
-        .and_then(|mut p| p.parse_expr())
-    {
+    if let Some(widened) = parse_expr(&text) {
         *expr = widened;
     }
 }
@@ -103,10 +105,7 @@ fn description_function(expr: &mut Expr) {
         "(SELECT max(description) FROM pg_catalog.pg_description \
          WHERE objoid = ({object}) AND objsubid = ({sub}))"
     );
-    if let Ok(subquery) = Parser::new(&PostgreSqlDialect {})
-        .try_with_sql(&text)
-        .and_then(|mut p| p.parse_expr())
-    {
+    if let Some(subquery) = parse_expr(&text) {
         *expr = subquery;
     }
 }
@@ -137,10 +136,7 @@ fn array_subquery(expr: &mut Expr) {
         Some(order) => format!(" {order}"),
         None => String::new(),
     };
-    let Ok(aggregated) = Parser::new(&PostgreSqlDialect {})
-        .try_with_sql(&format!("array_agg({item}{order})"))
-        .and_then(|mut p| p.parse_expr())
-    else {
+    let Some(aggregated) = parse_expr(&format!("array_agg({item}{order})")) else {
         return;
     };
     *item = aggregated;
@@ -190,10 +186,7 @@ fn catalog_scalar_subquery(expr: &mut Expr) {
     if AGGREGATES.contains(&head.rsplit('.').next().unwrap_or_default()) {
         return;
     }
-    if let Ok(aggregated) = Parser::new(&PostgreSqlDialect {})
-        .try_with_sql(&format!("max({text})"))
-        .and_then(|mut p| p.parse_expr())
-    {
+    if let Some(aggregated) = parse_expr(&format!("max({text})")) {
         *item = aggregated;
     }
 }
