@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{BIN, Demo, ROWS, Server, TestHost, stderr, stdout};
+use common::{BIN, Demo, FREE_PORTS, ROWS, Server, TestHost, stderr, stdout};
 
 const LATEST_COUNT: &str = "SELECT count(*) FROM parking_raw_zone.liberator_pcn_tickets_latest";
 
@@ -352,14 +352,7 @@ fn a_bad_config_is_refused_naming_the_line() {
     let out = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(demo.config())
-        .args([
-            "--pg",
-            "127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--flight",
-            "127.0.0.1:0",
-        ])
+        .args(FREE_PORTS)
         .output()
         .expect("run serve");
     assert!(!out.status.success());

@@ -90,19 +90,19 @@ impl Demo {
     }
 
     pub fn serve(&self) -> Server {
-        Server::start(
-            &self.config(),
-            &[
-                "--pg",
-                "127.0.0.1:0",
-                "--http",
-                "127.0.0.1:0",
-                "--flight",
-                "127.0.0.1:0",
-            ],
-        )
+        Server::start(&self.config(), &FREE_PORTS)
     }
 }
+
+/// Every front end on a free loopback port.
+pub const FREE_PORTS: [&str; 6] = [
+    "--pg",
+    "127.0.0.1:0",
+    "--http",
+    "127.0.0.1:0",
+    "--flight",
+    "127.0.0.1:0",
+];
 
 /// A running server, killed on drop.
 pub struct Server {

@@ -595,11 +595,11 @@ impl FlightSqlService for LakegateFlightSql {
         let caller = caller(&request)?;
         let mut builder = query.into_builder();
         let database = self.gateway.database().to_string();
+        // Looked up once for the call, not once per table.
+        let catalogue = self.gateway.catalogue();
         for table in self.visible_tables(&caller).await? {
-            let sidecar = self
-                .gateway
-                .describe(&format!("{}.{}", table.schema, table.name));
-            let columns = metadata::described(&table, sidecar.as_ref());
+            let sidecar = catalogue.get(&(table.schema.clone(), table.name.clone()));
+            let columns = metadata::described(&table, sidecar);
             builder
                 .append(&database, &table.schema, &table.name, TABLE_TYPE, &columns)
                 .map_err(|e| Status::internal(e.to_string()))?;

@@ -1,5 +1,6 @@
 //! The gateway itself: shared state built once at start-up.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -146,14 +147,17 @@ impl Gateway {
         }
     }
 
-    /// The catalogue entry (`_catalog.toml`) of `schema.table`, if it has one.
-    pub fn describe(&self, qualified: &str) -> Option<Sidecar> {
+    /// The catalogue entries (`_catalog.toml`) of the lake's tables, by `(schema, table)`.
+    pub fn catalogue(&self) -> HashMap<(String, String), Sidecar> {
         self.lake
             .snapshot()
             .tables
             .iter()
-            .find(|t| t.qualified_name() == qualified)
-            .and_then(|t| t.sidecar.clone())
+            .filter_map(|t| {
+                let sidecar = t.sidecar.clone()?;
+                Some(((t.schema.clone(), t.name.clone()), sidecar))
+            })
+            .collect()
     }
 
     pub fn lake(&self) -> &Arc<Lake> {
