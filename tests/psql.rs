@@ -260,7 +260,7 @@ fn drifting_schema_is_merged_and_stays_readable() {
         "require",
         "SELECT data_type FROM information_schema.columns WHERE table_schema = 'parking_raw_zone' AND table_name = 'permits' AND column_name = 'permit_id'",
     );
-    assert_eq!(stdout(&out).trim(), "Int64", "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "bigint", "{}", stderr(&out));
     let out = server.psql(
         &token,
         "require",

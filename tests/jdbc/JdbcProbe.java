@@ -40,6 +40,28 @@ public class JdbcProbe {
                           String.valueOf(rs.getString("REMARKS")));
                 }
             }
+            try (ResultSet rs = meta.getPrimaryKeys(null, "unrestricted_raw_zone", "wards")) {
+                while (rs.next()) {
+                    print("primary_key", rs.getString("TABLE_NAME"), rs.getString("COLUMN_NAME"),
+                          String.valueOf(rs.getInt("KEY_SEQ")), rs.getString("PK_NAME"));
+                }
+            }
+            try (ResultSet rs = meta.getImportedKeys(null, args[2], args[3])) {
+                while (rs.next()) {
+                    print("imported_key", rs.getString("FKCOLUMN_NAME"),
+                          rs.getString("PKTABLE_SCHEM") + "." + rs.getString("PKTABLE_NAME"),
+                          rs.getString("PKCOLUMN_NAME"), rs.getString("FK_NAME"));
+                }
+            }
+            try (ResultSet rs = meta.getExportedKeys(null, "unrestricted_raw_zone", "wards")) {
+                while (rs.next()) {
+                    print("exported_key", rs.getString("FKTABLE_SCHEM") + "." + rs.getString("FKTABLE_NAME"),
+                          rs.getString("FKCOLUMN_NAME"));
+                }
+            }
+            try (ResultSet rs = meta.getTypeInfo()) {
+                while (rs.next()) print("type", rs.getString("TYPE_NAME"), String.valueOf(rs.getInt("DATA_TYPE")));
+            }
             String sql = "SELECT count(*) FROM " + args[2] + "." + args[3] + " WHERE " + args[4] + " = ?";
             try (PreparedStatement ps = conn.prepareStatement(sql)) {
                 for (int i = 0; i < 8; i++) {

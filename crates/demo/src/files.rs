@@ -79,6 +79,10 @@ fn write_sidecars(lake: &Path) -> Result<(), DemoError> {
     write(
         &lake.join("raw/housing/tenancies/_catalog.toml"),
         TENANCY_SIDECAR,
+    )?;
+    write(
+        &lake.join("raw/unrestricted/wards/_catalog.toml"),
+        WARDS_SIDECAR,
     )
 }
 
@@ -234,8 +238,20 @@ column = "ward_code"
 references = "unrestricted_raw_zone.wards.ward_code"
 "#;
 
+const WARDS_SIDECAR: &str = r#"description = "Electoral wards of the borough, by ONS code."
+owner = "corporate-data@hackney.gov.uk"
+primary_key = ["ward_code"]
+
+[columns.ward_code]
+description = "ONS ward code"
+
+[columns.ward_name]
+description = "Ward name"
+"#;
+
 const TENANCY_SIDECAR: &str = r#"description = "Council tenancies, one row per tenancy, from the housing management system."
 owner = "housing-data@hackney.gov.uk"
+primary_key = ["tenancy_ref"]
 
 [columns.tenant_name]
 description = "Lead tenant's full name"

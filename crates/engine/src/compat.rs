@@ -3,9 +3,17 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, Int32Array, StringArray};
-use datafusion::arrow::datatypes::{DataType, Int64Type};
-use datafusion::common::{Result, ScalarValue};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Int32Array, ListArray, StringArray, StructArray,
+};
+use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Fields, Int64Type, Schema};
+use datafusion::catalog::{TableFunctionImpl, TableProvider};
+use datafusion::common::{Result, ScalarValue, plan_err};
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, create_udf,
 };
@@ -152,6 +160,32 @@ pub fn function_description_udfs() -> Vec<ScalarUDF> {
         .collect()
 }
 
+/// `session_user` (and `current_user`, which drivers' SQL becomes): the principal's
+/// username.
+pub fn session_user_udf(username: &str) -> ScalarUDF {
+    let username = username.to_string();
+    create_udf(
+        "session_user",
+        vec![],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(move |_: &[ColumnarValue]| {
+            Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(
+                username.clone(),
+            ))))
+        }),
+    )
+    .with_aliases(["current_user", "user"])
+}
+
+/// `pg_get_triggerdef(oid, pretty)` (psql's `\d`): no relation here has triggers.
+pub fn pg_get_triggerdef_udf() -> ScalarUDF {
+    null_text_udf(
+        "pg_get_triggerdef",
+        vec![DataType::Int32, DataType::Boolean],
+    )
+}
+
 /// `pg_size_pretty(bytes)` (psql's `\dt+`), with PostgreSQL's units and rounding.
 pub fn pg_size_pretty_udf() -> ScalarUDF {
     create_udf(
@@ -267,6 +301,135 @@ fn json_value(value: ScalarValue) -> serde_json::Value {
         v if v.data_type().is_numeric() => serde_json::from_str(&v.to_string())
             .unwrap_or_else(|_| serde_json::Value::String(v.to_string())),
         v => serde_json::Value::String(v.to_string()),
+    }
+}
+
+/// `pg_partition_ancestors(oid)` (psql's `\d` asks for a table's foreign keys through it):
+/// no relation here is a partition, so the only ancestor is the relation itself.
+#[derive(Debug)]
+pub struct PartitionAncestors;
+
+impl TableFunctionImpl for PartitionAncestors {
+    fn call(&self, args: &[Expr]) -> Result<Arc<dyn TableProvider>> {
+        let oid = match args {
+            [Expr::Literal(value, _)] => value.to_string().trim_matches('\'').parse::<i32>().ok(),
+            _ => None,
+        };
+        let Some(oid) = oid else {
+            return plan_err!("pg_partition_ancestors takes a relation OID");
+        };
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "relid",
+            DataType::Int32,
+            false,
+        )]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(Int32Array::from(vec![oid]))],
+        )?;
+        Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+    }
+}
+
+/// `pg_expandarray(a)`: `a`'s elements as `(x, n)` records, `n` counting from 1 — what
+/// `information_schema._pg_expandarray` returns one row of, once unnested.
+pub fn pg_expandarray_udf() -> ScalarUDF {
+    ScalarUDF::new_from_impl(ArrayRows {
+        name: "pg_expandarray",
+        signature: Signature::any(1, Volatility::Immutable),
+    })
+}
+
+/// `pg_subscripts(a, dim)`: `a`'s subscripts, `1..=len` — `generate_subscripts`, once
+/// unnested.
+pub fn pg_subscripts_udf() -> ScalarUDF {
+    ScalarUDF::new_from_impl(ArrayRows {
+        name: "pg_subscripts",
+        signature: Signature::any(2, Volatility::Immutable),
+    })
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ArrayRows {
+    name: &'static str,
+    signature: Signature,
+}
+
+impl ArrayRows {
+    fn record(element: &DataType) -> Fields {
+        Fields::from(vec![
+            Field::new("x", element.clone(), true),
+            Field::new("n", DataType::Int32, false),
+        ])
+    }
+}
+
+impl ScalarUDFImpl for ArrayRows {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        let element = match args.first() {
+            Some(DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)) => {
+                f.data_type().clone()
+            }
+            other => return plan_err!("{} takes an array, not {other:?}", self.name),
+        };
+        Ok(match self.name {
+            "pg_expandarray" => DataType::new_list(DataType::Struct(Self::record(&element)), true),
+            _ => DataType::new_list(DataType::Int32, true),
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let Some(first) = args.args.first() else {
+            return plan_err!("{} takes an array", self.name);
+        };
+        let list = first.to_array(rows)?;
+        let list = cast(
+            &list,
+            &DataType::new_list(list_element(list.data_type())?, true),
+        )?;
+        let list = list.as_list::<i32>();
+        let lengths: Vec<i32> = list
+            .offsets()
+            .lengths()
+            .filter_map(|l| i32::try_from(l).ok())
+            .collect();
+        let subscripts: Int32Array = lengths.iter().flat_map(|l| 1..=*l).collect();
+        let offsets = OffsetBuffer::from_lengths(lengths.iter().map(|l| *l as usize));
+        let values: ArrayRef = match self.name {
+            "pg_expandarray" => {
+                let element = list_element(list.data_type())?;
+                let start = list.offsets()[0] as usize;
+                let end = list.offsets()[list.len()] as usize;
+                let elements = list.values().slice(start, end - start);
+                Arc::new(StructArray::try_new(
+                    Self::record(&element),
+                    vec![elements, Arc::new(subscripts)],
+                    None,
+                )?)
+            }
+            _ => Arc::new(subscripts),
+        };
+        let field = Arc::new(Field::new("item", values.data_type().clone(), true));
+        let out = ListArray::try_new(field, offsets, values, list.nulls().cloned())?;
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+fn list_element(list: &DataType) -> Result<DataType> {
+    match list {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            Ok(f.data_type().clone())
+        }
+        other => plan_err!("not an array: {other:?}"),
     }
 }
 

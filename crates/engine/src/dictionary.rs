@@ -1,15 +1,18 @@
 //! The `lakegate` schema: the data dictionary as tables (`datasets`, `columns`,
-//! `relationships`), holding only what the principal's session holds.
+//! `partitions`, `relationships`), holding only what the principal's session holds.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray, Int32Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::datasource::MemTable;
 use datafusion::error::Result;
-use lakegate_lake::{LakeTable, TableKind};
+use lakegate_lake::{LakeTable, Partition, TableKind};
+
+use crate::keys::Keys;
 
 /// The schema's name.
 pub const SCHEMA: &str = "lakegate";
@@ -21,11 +24,12 @@ pub struct Visible<'a> {
 }
 
 /// The `lakegate` schema for these tables.
-pub fn dictionary(visible: &[Visible<'_>]) -> Result<Arc<dyn SchemaProvider>> {
+pub fn dictionary(visible: &[Visible<'_>], keys: &Keys) -> Result<Arc<dyn SchemaProvider>> {
     let schema = MemorySchemaProvider::new();
     schema.register_table("datasets".to_string(), datasets(visible)?)?;
     schema.register_table("columns".to_string(), columns(visible)?)?;
-    schema.register_table("relationships".to_string(), relationships(visible)?)?;
+    schema.register_table("partitions".to_string(), partitions(visible)?)?;
+    schema.register_table("relationships".to_string(), relationships(keys)?)?;
     Ok(Arc::new(schema))
 }
 
@@ -127,47 +131,23 @@ fn columns(visible: &[Visible<'_>]) -> Result<Arc<MemTable>> {
     table(fields, columns)
 }
 
-/// The joins the data dictionary declares, where the principal sees both ends.
-fn relationships(visible: &[Visible<'_>]) -> Result<Arc<MemTable>> {
-    let seen: BTreeSet<(String, String, String)> = visible
-        .iter()
-        .flat_map(|v| {
-            v.columns.fields().iter().map(move |f| {
-                (
-                    v.table.schema.clone(),
-                    v.table.name.clone(),
-                    f.name().clone(),
-                )
-            })
-        })
-        .collect();
+/// The joins the data dictionary declares, where the principal sees both ends: the
+/// foreign keys.
+fn relationships(keys: &Keys) -> Result<Arc<MemTable>> {
     let mut rows: Vec<[String; 6]> = Vec::new();
-    for v in visible {
-        let Some(sidecar) = &v.table.sidecar else {
+    for key in keys.all() {
+        let Some(target) = keys.target(key) else {
             continue;
         };
-        for relationship in &sidecar.relationships {
-            let parts: Vec<&str> = relationship.references.split('.').collect();
-            let (schema, table, column) = match parts.as_slice() {
-                [schema, table, column] => {
-                    (schema.to_string(), table.to_string(), column.to_string())
-                }
-                [table, column] => (
-                    v.table.schema.clone(),
-                    table.to_string(),
-                    column.to_string(),
-                ),
-                _ => continue,
-            };
-            let from = (
-                v.table.schema.clone(),
-                v.table.name.clone(),
-                relationship.column.clone(),
-            );
-            let to = (schema, table, column);
-            if seen.contains(&from) && seen.contains(&to) {
-                rows.push([from.0, from.1, from.2, to.0, to.1, to.2]);
-            }
+        for ((from, _), (to, _)) in key.columns.iter().zip(&target.columns) {
+            rows.push([
+                key.schema.clone(),
+                key.table.clone(),
+                from.clone(),
+                target.schema.clone(),
+                target.table.clone(),
+                to.clone(),
+            ]);
         }
     }
     let names = [
@@ -182,4 +162,36 @@ fn relationships(visible: &[Visible<'_>]) -> Result<Arc<MemTable>> {
         .map(|i| text(rows.iter().map(|r| Some(r[i].clone())).collect()))
         .collect();
     table(names.iter().map(|n| utf8(n)).collect(), columns)
+}
+
+/// One row per partition a table reads: its path, import date, files and bytes.
+fn partitions(visible: &[Visible<'_>]) -> Result<Arc<MemTable>> {
+    let rows: Vec<(&LakeTable, &Partition)> = visible
+        .iter()
+        .flat_map(|v| v.table.partitions.iter().map(move |p| (v.table, p)))
+        .collect();
+    let all = |f: &dyn Fn(&LakeTable, &Partition) -> Option<String>| -> ArrayRef {
+        text(rows.iter().map(|(t, p)| f(t, p)).collect())
+    };
+    let columns: Vec<ArrayRef> = vec![
+        all(&|t, _| Some(t.schema.clone())),
+        all(&|t, _| Some(t.name.clone())),
+        all(&|_, p| Some(p.path.clone())),
+        all(&|_, p| p.date.clone()),
+        Arc::new(Int64Array::from_iter(
+            rows.iter().map(|(_, p)| i64::try_from(p.files).ok()),
+        )),
+        Arc::new(Int64Array::from_iter(
+            rows.iter().map(|(_, p)| i64::try_from(p.bytes).ok()),
+        )),
+    ];
+    let fields = vec![
+        utf8("schema_name"),
+        utf8("table_name"),
+        utf8("partition"),
+        utf8("import_date"),
+        Field::new("file_count", DataType::Int64, true),
+        Field::new("total_bytes", DataType::Int64, true),
+    ];
+    table(fields, columns)
 }

@@ -7,12 +7,16 @@
 //! share one runtime, so object stores and metadata caches (listings, footers) are shared.
 
 mod barrier;
+mod catalog;
 mod claims;
 mod comments;
 mod compat;
 mod compile;
+mod constraints;
 mod dictionary;
 mod error;
+mod information;
+mod keys;
 mod mask;
 mod secure;
 mod session;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use datafusion::arrow::datatypes::Schema;
+use datafusion::catalog::information_schema::INFORMATION_SCHEMA;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
@@ -16,15 +17,19 @@ use lakegate_lake::{Lake, LakeSnapshot, LakeTable, Sidecar, Unreadable, Unreadab
 use lakegate_policy::{Policy, Principal, TableRules};
 use tracing::error;
 
+use crate::catalog::LakeCatalog;
 use crate::claims::claim_udf;
-use crate::comments::{CommentedCatalog, Comments, TableComments};
+use crate::comments::{Comments, TableComments};
 use crate::compat::{
-    function_description_udfs, is_visible_udfs, json_build_object_udf, like_escape_udf,
-    pg_get_serial_sequence_udf, pg_size_pretty_udf, to_regtype_udf,
+    PartitionAncestors, function_description_udfs, is_visible_udfs, json_build_object_udf,
+    like_escape_udf, pg_expandarray_udf, pg_get_serial_sequence_udf, pg_get_triggerdef_udf,
+    pg_size_pretty_udf, pg_subscripts_udf, session_user_udf, to_regtype_udf,
 };
 use crate::compile::{CompileError, compile};
 use crate::dictionary::{self, Visible, dictionary};
 use crate::error::EngineError;
+use crate::information::InformationSchema;
+use crate::keys::Keys;
 use crate::mask::HashKey;
 use crate::secure::SecureTable;
 use crate::version::version_udf;
@@ -117,14 +122,22 @@ impl Engine {
         for (name, schema) in schemas {
             catalog.register_schema(&name, schema)?;
         }
-        catalog.register_schema(dictionary::SCHEMA, dictionary(&visible)?)?;
+        let keys = Arc::new(Keys::new(&visible));
+        catalog.register_schema(dictionary::SCHEMA, dictionary(&visible, &keys)?)?;
+        let catalogs = Arc::clone(ctx.state().catalog_list());
+        let information =
+            InformationSchema::new(catalogs, Arc::clone(&keys), &self.config.database);
+        catalog.register_schema(INFORMATION_SCHEMA, Arc::new(information))?;
         setup_pg_catalog(&ctx, &self.config.database, EmptyContextProvider)
             .map_err(|e| EngineError::PgCatalog(e.to_string()))?;
         if let Some(pg_catalog) = catalog.schema("pg_catalog") {
             catalog.register_schema(
                 "pg_catalog",
-                Arc::new(CommentedCatalog::new(pg_catalog, comments)),
+                Arc::new(LakeCatalog::new(pg_catalog, comments, Arc::clone(&keys))),
             )?;
+        }
+        for udf in keys.udfs() {
+            ctx.register_udf(udf);
         }
         ctx.register_udf(version_udf());
         ctx.register_udf(to_regtype_udf());
@@ -132,6 +145,11 @@ impl Engine {
         ctx.register_udf(json_build_object_udf());
         ctx.register_udf(pg_get_serial_sequence_udf());
         ctx.register_udf(pg_size_pretty_udf());
+        ctx.register_udf(pg_expandarray_udf());
+        ctx.register_udf(session_user_udf(&principal.username));
+        ctx.register_udf(pg_get_triggerdef_udf());
+        ctx.register_udtf("pg_partition_ancestors", Arc::new(PartitionAncestors));
+        ctx.register_udf(pg_subscripts_udf());
         // Lake tables have no heap or index files; sized as pg_relation_size sizes them.
         ctx.register_udf(
             datafusion_pg_catalog::pg_catalog::create_pg_relation_size_udf()
@@ -202,7 +220,9 @@ impl Engine {
         let mut config = SessionConfig::new()
             .with_default_catalog_and_schema(&self.config.database, PUBLIC)
             .with_create_default_catalog_and_schema(true)
-            .with_information_schema(true);
+            // Our own `information_schema` (with PostgreSQL's type names and the lake's
+            // keys) is registered in each session instead.
+            .with_information_schema(false);
         if self.config.target_partitions > 0 {
             config = config.with_target_partitions(self.config.target_partitions);
         }

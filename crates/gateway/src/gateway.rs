@@ -111,6 +111,7 @@ impl Gateway {
             .parse(sql)
             .map_err(|e| QueryError::Syntax(e.to_string()))?;
         crate::rewrite::rewrite(&mut statements);
+        crate::colname::name_columns(sql, &mut statements);
         Ok(statements)
     }
 

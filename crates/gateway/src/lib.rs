@@ -7,6 +7,7 @@
 //! exists for all.
 
 mod audit;
+mod colname;
 mod complexity;
 mod config;
 mod error;

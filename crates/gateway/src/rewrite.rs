@@ -3,8 +3,8 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, Expr, FunctionArguments, GroupByExpr, SelectItem, SetExpr, Statement,
-    TableFactor, TableWithJoins, Value, visit_expressions_mut,
+    AccessExpr, BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
+    SelectItem, SetExpr, Statement, Subscript, TableFactor, TableWithJoins, visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -22,11 +22,12 @@ pub fn rewrite(statements: &mut [Statement]) {
     for statement in statements {
         let _ = visit_expressions_mut(statement, |expr| {
             like_escape(expr);
-            search_path_with_pg_catalog(expr);
+            set_returning_function(expr);
+            zero_based_subscript(expr);
+            composite_field(expr);
             description_function(expr);
             array_subquery(expr);
-            catalog_scalar_subquery(expr);
-            guarded_catalog_subquery(expr);
+            catalog_subquery(expr);
             ControlFlow::<()>::Continue(())
         });
     }
@@ -61,26 +62,92 @@ fn like_escape(expr: &mut Expr) {
     }
 }
 
-/// `'pg_class'::regclass` becomes a lookup of `nspname = current_schema()` before it reaches
-/// us; PostgreSQL also searches `pg_catalog`, which drivers rely on
-/// (`classoid = 'pg_class'::regclass`).
-fn search_path_with_pg_catalog(expr: &mut Expr) {
-    let Expr::BinaryOp {
-        left,
-        op: BinaryOperator::Eq,
-        right,
-    } = expr
+/// Set-returning functions of arrays that drivers call in a select list, as `unnest` of an
+/// array the engine builds: `information_schema._pg_expandarray(a)` (pgjdbc's primary keys)
+/// yields `(x, n)` records, `generate_subscripts(a, d)` (SQLAlchemy's keys) the indexes.
+/// Several in one select list advance together, as in PostgreSQL.
+fn set_returning_function(expr: &mut Expr) {
+    let Expr::Function(function) = expr else {
+        return;
+    };
+    let name = function.name.to_string().to_ascii_lowercase();
+    let array = match name.as_str() {
+        "information_schema._pg_expandarray" | "_pg_expandarray" => "pg_expandarray",
+        "generate_subscripts" | "pg_catalog.generate_subscripts" => "pg_subscripts",
+        _ => return,
+    };
+    let FunctionArguments::List(list) = &function.args else {
+        return;
+    };
+    let args: Vec<String> = list.args.iter().map(ToString::to_string).collect();
+    if let Some(unnested) = parse_expr(&format!("unnest({array}({}))", args.join(", "))) {
+        *expr = unnested;
+    }
+}
+
+/// Columns of type `int2vector` or `oidvector`, whose subscripts start at 0; the engine's
+/// arrays start at 1.
+const ZERO_BASED: &[&str] = &[
+    "indkey",
+    "indclass",
+    "indcollation",
+    "indoption",
+    "proargtypes",
+    "stxkeys",
+];
+
+/// `i.indkey[0]` (psqlODBC's primary keys) is the first element.
+fn zero_based_subscript(expr: &mut Expr) {
+    let Expr::CompoundFieldAccess { root, access_chain } = expr else {
+        return;
+    };
+    let Some(first) = access_chain
+        .iter()
+        .position(|a| matches!(a, AccessExpr::Subscript(_)))
     else {
         return;
     };
-    let is_nspname = left.to_string().ends_with("nspname");
-    let is_current_schema = right.to_string().eq_ignore_ascii_case("current_schema()");
-    if !(is_nspname && is_current_schema) {
+    // `i.indkey[0]` parses as `i` then `.indkey` then `[0]`, or as `i.indkey` then `[0]`.
+    let column = match access_chain[..first].last() {
+        Some(AccessExpr::Dot(Expr::Identifier(ident))) => ident.value.to_ascii_lowercase(),
+        Some(_) => return,
+        None => match root.as_ref() {
+            Expr::Identifier(ident) => ident.value.to_ascii_lowercase(),
+            Expr::CompoundIdentifier(parts) => parts
+                .last()
+                .map(|p| p.value.to_ascii_lowercase())
+                .unwrap_or_default(),
+            _ => return,
+        },
+    };
+    if !ZERO_BASED.contains(&column.as_str()) {
         return;
     }
-    let text = format!("{left} IN (current_schema(), 'pg_catalog')");
-    if let Some(widened) = parse_expr(&text) {
-        *expr = widened;
+    if let AccessExpr::Subscript(Subscript::Index { index }) = &mut access_chain[first]
+        && let Some(shifted) = parse_expr(&format!("({index}) + 1"))
+    {
+        *index = shifted;
+    }
+}
+
+/// `(record).field` (pgjdbc's `(result.KEYS).x`) is `get_field(record, 'field')`.
+fn composite_field(expr: &mut Expr) {
+    let Expr::CompoundFieldAccess { root, access_chain } = expr else {
+        return;
+    };
+    let mut text = match root.as_ref() {
+        Expr::Nested(inner) => inner.to_string(),
+        Expr::Function(_) => root.to_string(),
+        _ => return,
+    };
+    for access in access_chain.iter() {
+        let AccessExpr::Dot(Expr::Identifier(field)) = access else {
+            return;
+        };
+        text = format!("get_field({text}, '{}')", field.value.replace('\'', "''"));
+    }
+    if let Some(fields) = parse_expr(&text) {
+        *expr = fields;
     }
 }
 
@@ -157,11 +224,16 @@ const AGGREGATES: &[&str] = &[
 ];
 
 /// A correlated scalar subquery over catalog tables, such as SQLAlchemy's
-/// `(SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = attrelid AND …)`:
-/// the engine plans correlated scalar subqueries only when they aggregate. Catalog keys make
-/// these return at most one row, so `max(…)` of the one expression gives the same answer.
-/// User queries over lake tables are left as they are.
-fn catalog_scalar_subquery(expr: &mut Expr) {
+/// `(SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE a.atthasdef AND adrelid =
+/// a.attrelid AND …)`, in the form the engine decorrelates; user queries over lake tables
+/// are left as they are.
+/// - It plans correlated scalar subqueries only when they aggregate. Catalog keys make
+///   these return at most one row, so `max(…)` of the one expression gives the same answer.
+/// - It cannot decorrelate a condition on the outer row alone: such conditions move out in
+///   front, `CASE WHEN a.atthasdef THEN (SELECT …) END`, NULL exactly when the subquery was.
+/// - It cannot project outer columns: `(SELECT f(a.x, s.y) FROM s WHERE w)` becomes
+///   `CASE WHEN (SELECT count(*) FROM s WHERE w) > 0 THEN f(a.x, (SELECT max(s.y) FROM s WHERE w)) END`.
+fn catalog_subquery(expr: &mut Expr) {
     let Expr::Subquery(query) = expr else {
         return;
     };
@@ -173,70 +245,183 @@ fn catalog_scalar_subquery(expr: &mut Expr) {
         return;
     }
     let (SelectItem::UnnamedExpr(item) | SelectItem::ExprWithAlias { expr: item, .. }) =
-        &mut select.projection[0]
+        &select.projection[0]
     else {
         return;
     };
-    let text = item.to_string();
-    let head = text
+    let inner = relation_names(&select.from);
+    let (mut outer, mut mixed, mut own) = (Vec::new(), Vec::new(), Vec::new());
+    for condition in select.selection.clone().map(conjuncts).unwrap_or_default() {
+        if only_outer(&condition, &inner) {
+            outer.push(condition);
+        } else if mentions(&condition, &inner, true) && !is_equality(&condition) {
+            mixed.push(condition);
+        } else {
+            own.push(condition);
+        }
+    }
+    let from: Vec<String> = select.from.iter().map(ToString::to_string).collect();
+    let from = from.join(", ");
+    let filter = match and_all(own) {
+        Some(w) => format!(" WHERE {w}"),
+        None => String::new(),
+    };
+    let one = |e: &Expr| format!("(SELECT max({e}) FROM {from}{filter})");
+    // `a.attcollation <> t.typcollation` (psql's `\d`): the subquery's columns are read
+    // by subqueries of their own, and the condition joins the guard.
+    for mut condition in mixed {
+        let _ = visit_expressions_mut(&mut condition, |e| {
+            if mentions(e, &inner, false)
+                && matches!(e, Expr::CompoundIdentifier(_) | Expr::Identifier(_))
+                && let Some(read) = parse_expr(&one(e))
+            {
+                *e = read;
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        outer.push(condition);
+    }
+    let head = item
+        .to_string()
         .split('(')
         .next()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    if AGGREGATES.contains(&head.rsplit('.').next().unwrap_or_default()) {
-        return;
+    let aggregated = AGGREGATES.contains(&head.rsplit('.').next().unwrap_or_default());
+    let mut text = match item {
+        _ if aggregated => format!("(SELECT {item} FROM {from}{filter})"),
+        Expr::Function(f) if mentions(item, &inner, true) => {
+            let FunctionArguments::List(list) = &f.args else {
+                return;
+            };
+            let args: Vec<String> = list
+                .args
+                .iter()
+                .map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e))
+                        if mentions(e, &inner, false) =>
+                    {
+                        one(e)
+                    }
+                    other => other.to_string(),
+                })
+                .collect();
+            format!(
+                "CASE WHEN (SELECT count(*) FROM {from}{filter}) > 0 THEN {}({}) END",
+                f.name,
+                args.join(", ")
+            )
+        }
+        _ => one(item),
+    };
+    if let Some(guard) = and_all(outer) {
+        text = format!("CASE WHEN {guard} THEN {text} END");
     }
-    if let Some(aggregated) = parse_expr(&format!("max({text})")) {
-        *item = aggregated;
+    if let Some(rewritten) = parse_expr(&text) {
+        *expr = rewritten;
     }
 }
 
-/// `CASE WHEN c THEN (SELECT max(x) FROM pg_… WHERE w) END` (SQLAlchemy's column
-/// defaults and identities): the engine cannot plan a correlated subquery inside `CASE`, so
-/// the condition moves into the subquery, `(SELECT max(x) FROM pg_… WHERE (w) AND (c))`,
-/// which is NULL exactly when the `CASE` was.
-fn guarded_catalog_subquery(expr: &mut Expr) {
-    let Expr::Case {
-        operand: None,
-        conditions,
-        else_result,
-        ..
-    } = expr
-    else {
-        return;
-    };
-    let null_else = match else_result {
-        None => true,
-        Some(e) => matches!(e.as_ref(), Expr::Value(v) if v.value == Value::Null),
-    };
-    let ([when], true) = (conditions.as_slice(), null_else) else {
-        return;
-    };
-    let Expr::Subquery(query) = &when.result else {
-        return;
-    };
-    let mut query = query.clone();
-    let SetExpr::Select(select) = query.body.as_mut() else {
-        return;
-    };
-    let aggregated = matches!(
-        select.projection.as_slice(),
-        [SelectItem::UnnamedExpr(Expr::Function(f)) | SelectItem::ExprWithAlias { expr: Expr::Function(f), .. }]
-            if AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str())
-    );
-    if !aggregated || !select.from.iter().all(is_catalog) {
-        return;
-    }
-    let condition = Expr::Nested(Box::new(when.condition.clone()));
-    select.selection = Some(match select.selection.take() {
-        Some(w) => Expr::BinaryOp {
-            left: Box::new(Expr::Nested(Box::new(w))),
-            op: BinaryOperator::And,
-            right: Box::new(condition),
-        },
-        None => condition,
+fn is_equality(condition: &Expr) -> bool {
+    matches!(
+        condition,
+        Expr::BinaryOp {
+            op: BinaryOperator::Eq,
+            ..
+        }
+    )
+}
+
+/// Whether an expression names a column of a relation outside `inner` (`outer`), or of
+/// one inside it or unqualified (`!outer`).
+fn mentions(expr: &Expr, inner: &[String], outer: bool) -> bool {
+    let mut found = false;
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(expr, |e| {
+        match e {
+            Expr::CompoundIdentifier(parts) => {
+                let qualifier: Vec<String> = parts[..parts.len().saturating_sub(1)]
+                    .iter()
+                    .map(|p| p.value.to_ascii_lowercase())
+                    .collect();
+                found |= inner.contains(&qualifier.join(".")) != outer;
+            }
+            Expr::Identifier(_) => found |= !outer,
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
     });
-    *expr = Expr::Subquery(query);
+    found
+}
+
+fn conjuncts(expr: Expr) -> Vec<Expr> {
+    match expr {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut all = conjuncts(*left);
+            all.extend(conjuncts(*right));
+            all
+        }
+        Expr::Nested(inner)
+            if matches!(
+                inner.as_ref(),
+                Expr::BinaryOp {
+                    op: BinaryOperator::And,
+                    ..
+                }
+            ) =>
+        {
+            conjuncts(*inner)
+        }
+        other => vec![other],
+    }
+}
+
+fn and_all(conditions: Vec<Expr>) -> Option<Expr> {
+    conditions.into_iter().reduce(|left, right| Expr::BinaryOp {
+        left: Box::new(left),
+        op: BinaryOperator::And,
+        right: Box::new(right),
+    })
+}
+
+/// The names a query's relations are referred to by: alias, table name, qualified name.
+fn relation_names(from: &[TableWithJoins]) -> Vec<String> {
+    let mut names = Vec::new();
+    for relation in from
+        .iter()
+        .flat_map(|f| std::iter::once(&f.relation).chain(f.joins.iter().map(|j| &j.relation)))
+    {
+        if let TableFactor::Table { name, alias, .. } = relation {
+            match alias {
+                Some(alias) => names.push(alias.name.value.to_ascii_lowercase()),
+                None => {
+                    let full = name.to_string().to_ascii_lowercase();
+                    if let Some(last) = full.rsplit('.').next() {
+                        names.push(last.to_string());
+                    }
+                    names.push(full);
+                }
+            }
+        }
+    }
+    names
+}
+
+/// Whether a condition names columns, all qualified by relations other than `inner`, and
+/// holds no subquery.
+fn only_outer(condition: &Expr, inner: &[String]) -> bool {
+    let mut subquery = false;
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(condition, |e| {
+        subquery |= matches!(
+            e,
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }
+        );
+        ControlFlow::<()>::Continue(())
+    });
+    !subquery && mentions(condition, inner, true) && !mentions(condition, inner, false)
 }
 
 /// Whether every relation is a `pg_catalog` or `information_schema` table.
@@ -283,22 +468,44 @@ mod tests {
     }
 
     #[test]
-    fn a_case_guarded_catalog_subquery_takes_its_guard_inside() {
+    fn conditions_on_the_outer_row_alone_guard_the_subquery() {
         assert_eq!(
             rewritten(
-                "SELECT CASE WHEN a.atthasdef THEN (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d WHERE d.adrelid = a.attrelid) ELSE NULL END FROM pg_attribute a"
+                "SELECT (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d WHERE a.atthasdef AND d.adrelid = a.attrelid) FROM pg_attribute a"
             ),
-            "SELECT (SELECT max(pg_get_expr(d.adbin, d.adrelid)) FROM pg_attrdef d WHERE (d.adrelid = a.attrelid) AND (a.atthasdef)) FROM pg_attribute a"
+            "SELECT CASE WHEN a.atthasdef THEN (SELECT max(pg_get_expr(d.adbin, d.adrelid)) FROM pg_attrdef d WHERE d.adrelid = a.attrelid) END FROM pg_attribute a"
         );
     }
 
     #[test]
-    fn regclass_lookups_also_search_pg_catalog() {
+    fn inequalities_between_the_rows_join_the_guard() {
         assert_eq!(
             rewritten(
-                "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON c.relnamespace = n.oid WHERE n.nspname = current_schema() AND c.relname = 'pg_class'"
+                "SELECT (SELECT t.typname FROM pg_type t WHERE t.oid = a.atttypid AND a.attcollation <> t.typcollation) FROM pg_attribute a"
             ),
-            "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON c.relnamespace = n.oid WHERE n.nspname IN (current_schema(), 'pg_catalog') AND c.relname = 'pg_class'"
+            "SELECT CASE WHEN a.attcollation <> (SELECT max(t.typcollation) FROM pg_type t WHERE t.oid = a.atttypid) THEN (SELECT max(t.typname) FROM pg_type t WHERE t.oid = a.atttypid) END FROM pg_attribute a"
+        );
+    }
+
+    #[test]
+    fn driver_array_functions_become_unnest() {
+        assert_eq!(
+            rewritten(
+                "SELECT (information_schema._pg_expandarray(i.indkey)).n, (r.KEYS).x FROM pg_index i"
+            ),
+            "SELECT get_field(unnest(pg_expandarray(i.indkey)), 'n'), get_field(r.KEYS, 'x') FROM pg_index i"
+        );
+        assert_eq!(
+            rewritten("SELECT generate_subscripts(i.indkey, 1) AS ord FROM pg_index i"),
+            "SELECT unnest(pg_subscripts(i.indkey, 1)) AS ord FROM pg_index i"
+        );
+    }
+
+    #[test]
+    fn int2vector_subscripts_start_at_zero() {
+        assert_eq!(
+            rewritten("SELECT i.indkey[ia.attnum - 1], c.conkey[1] FROM pg_index i"),
+            "SELECT i.indkey[(ia.attnum - 1) + 1], c.conkey[1] FROM pg_index i"
         );
     }
 

@@ -25,7 +25,7 @@ pub use drift::{DriftConflict, MergedSchema};
 pub use error::LakeError;
 pub use latest::LatestTable;
 pub use naming::{department_slug, schema_name, sql_identifier};
-pub use partition::{DATE_KEYS, PartitionSegment};
+pub use partition::{DATE_KEYS, Partition, PartitionSegment};
 pub use sidecar::{ColumnDoc, Relationship, Sidecar};
 pub use snapshot::{Lake, LakeSnapshot, LakeTable, TableKind};
 pub use store::Zone;

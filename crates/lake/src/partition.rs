@@ -25,6 +25,46 @@ impl PartitionSegment {
     }
 }
 
+/// One partition of a dataset: the files sharing the same values of its partition keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    /// `key=value/…` over the dataset's partition keys.
+    pub path: String,
+    /// The value of the date key (`import_date`), when the dataset has one.
+    pub date: Option<String>,
+    pub files: usize,
+    pub bytes: u64,
+}
+
+/// A dataset's partitions, in path order, from its files' partition segments and sizes.
+pub fn partitions<'a>(
+    keys: &[String],
+    files: impl IntoIterator<Item = (&'a [PartitionSegment], u64)>,
+) -> Vec<Partition> {
+    let date = date_key(keys);
+    let mut found: std::collections::BTreeMap<String, Partition> = Default::default();
+    for (segments, size) in files {
+        let path = segments
+            .iter()
+            .take(keys.len())
+            .map(|s| format!("{}={}", s.key, s.value))
+            .collect::<Vec<_>>()
+            .join("/");
+        let entry = found.entry(path.clone()).or_insert_with(|| Partition {
+            path,
+            date: segments
+                .iter()
+                .find(|s| Some(s.key.as_str()) == date)
+                .map(|s| s.value.clone()),
+            files: 0,
+            bytes: 0,
+        });
+        entry.files += 1;
+        entry.bytes += size;
+    }
+    found.into_values().collect()
+}
+
 /// The partition keys that every one of a dataset's files carries, in path order: the
 /// longest common prefix of the files' key sequences.
 pub fn common_keys<'a>(files: impl IntoIterator<Item = &'a [PartitionSegment]>) -> Vec<String> {

@@ -10,6 +10,9 @@ use serde::Deserialize;
 pub struct Sidecar {
     pub description: Option<String>,
     pub owner: Option<String>,
+    /// The columns that identify a row; shown to clients as the table's primary key.
+    #[serde(default)]
+    pub primary_key: Vec<String>,
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnDoc>,
     #[serde(default)]
@@ -33,6 +36,20 @@ pub struct Relationship {
     pub column: String,
     /// `schema.table.column`, or `table.column` in the same schema.
     pub references: String,
+}
+
+impl Relationship {
+    /// The referenced `(schema, table, column)`; a two-part reference is in `schema`.
+    pub fn target(&self, schema: &str) -> Option<(String, String, String)> {
+        let parts: Vec<&str> = self.references.split('.').collect();
+        match parts.as_slice() {
+            [schema, table, column] => {
+                Some((schema.to_string(), table.to_string(), column.to_string()))
+            }
+            [table, column] => Some((schema.to_string(), table.to_string(), column.to_string())),
+            _ => None,
+        }
+    }
 }
 
 impl Sidecar {
@@ -64,6 +81,15 @@ references = "unrestricted_raw_zone.wards.ward_code"
         assert_eq!(s.owner.as_deref(), Some("parking-data@hackney.gov.uk"));
         assert_eq!(s.columns["vrm"].pii, vec!["vehicle_registration"]);
         assert_eq!(s.relationships.len(), 1);
+        let target = s.relationships[0].target("parking_raw_zone");
+        assert_eq!(
+            target,
+            Some((
+                "unrestricted_raw_zone".into(),
+                "wards".into(),
+                "ward_code".into()
+            ))
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::error::LakeError;
 use crate::footer::FooterCache;
 use crate::latest::LatestTable;
 use crate::naming::{department_slug, schema_name, sql_identifier};
-use crate::partition::date_key;
+use crate::partition::{Partition, PartitionSegment, date_key, partitions};
 use crate::sidecar::Sidecar;
 use crate::store::Zone;
 use crate::unreadable::{Unreadable, UnreadableTable};
@@ -57,6 +57,8 @@ pub struct LakeTable {
     /// Files whose footer could not be read; queries over them fail naming the table.
     pub unreadable_files: Vec<String>,
     pub file_count: usize,
+    /// The partitions this table reads (for `_latest`, the latest one).
+    pub partitions: Vec<Partition>,
     pub sidecar: Option<Sidecar>,
     /// Why the sidecar was ignored, with its line.
     pub sidecar_error: Option<String>,
@@ -270,6 +272,7 @@ impl Lake {
             merged,
             unreadable_files: unreadable_files.clone(),
             file_count: folder.files.len(),
+            partitions: partitions(&keys, folder.files.iter().map(file_partition)),
             sidecar,
             sidecar_error,
             provider: readable(Arc::clone(&listing), !unreadable.is_empty()),
@@ -290,6 +293,14 @@ impl Lake {
                 },
                 provider: readable(view, unreadable.iter().any(|f| in_latest(f))),
                 file_count: folder.files.iter().filter(|f| in_latest(f)).count(),
+                partitions: partitions(
+                    &keys,
+                    folder
+                        .files
+                        .iter()
+                        .filter(|f| in_latest(f))
+                        .map(file_partition),
+                ),
                 zone: base.zone.clone(),
                 department: base.department.clone(),
                 schema: base.schema.clone(),
@@ -392,6 +403,10 @@ fn fingerprint(tables: &[Arc<LakeTable>]) -> u64 {
     }
     by_name.hash(&mut hasher);
     hasher.finish()
+}
+
+fn file_partition(file: &DataFile) -> (&[PartitionSegment], u64) {
+    (file.partitions.as_slice(), file.meta.size)
 }
 
 #[cfg(test)]

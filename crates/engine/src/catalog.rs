@@ -1,0 +1,288 @@
+//! `pg_catalog` as datafusion-pg-catalog builds it from the principal's tables, with what
+//! the lake adds: its comments (`pg_description`), its keys (`pg_constraint`, `pg_index`,
+//! and the keys' indexes in `pg_class` and `pg_attribute`) and the settings lakegate
+//! answers (`pg_settings`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{ArrayRef, AsArray, Int32Array, RecordBatch, new_null_array};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int32Type, SchemaRef};
+use datafusion::catalog::{SchemaProvider, Session, TableProvider};
+use datafusion::datasource::{MemTable, TableType};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::{ExecutionPlan, collect};
+
+use crate::comments::{Comments, description_rows};
+use crate::constraints::{attribute_rows, class_rows, constraint_rows, index_rows, keyed_tables};
+use crate::keys::Keys;
+
+/// `pg_class`'s own OID in PostgreSQL, should the session's `pg_class` not list itself.
+const PG_CLASS_OID: i32 = 1259;
+
+/// The tables this module computes, and the ones it leaves to datafusion-pg-catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Derived {
+    Description,
+    Constraint,
+    Index,
+    Class,
+    Attribute,
+}
+
+impl Derived {
+    fn of(name: &str) -> Option<Derived> {
+        Some(match name {
+            "pg_description" => Derived::Description,
+            "pg_constraint" => Derived::Constraint,
+            "pg_index" => Derived::Index,
+            "pg_class" => Derived::Class,
+            "pg_attribute" => Derived::Attribute,
+            _ => return None,
+        })
+    }
+}
+
+/// What the derived tables are computed from.
+#[derive(Debug)]
+pub struct Lake {
+    /// datafusion-pg-catalog's `pg_catalog`.
+    inner: Arc<dyn SchemaProvider>,
+    comments: Comments,
+    keys: Arc<Keys>,
+}
+
+#[derive(Debug)]
+pub struct LakeCatalog {
+    lake: Arc<Lake>,
+}
+
+impl LakeCatalog {
+    pub fn new(inner: Arc<dyn SchemaProvider>, comments: Comments, keys: Arc<Keys>) -> Self {
+        LakeCatalog {
+            lake: Arc::new(Lake {
+                inner,
+                comments,
+                keys,
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl SchemaProvider for LakeCatalog {
+    fn table_names(&self) -> Vec<String> {
+        self.lake.inner.table_names()
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let Some(base) = self.lake.inner.table(name).await? else {
+            return Ok(None);
+        };
+        if name == "pg_settings" {
+            return Ok(Some(crate::settings::pg_settings(base.as_ref())?));
+        }
+        let Some(derived) = Derived::of(name) else {
+            return Ok(Some(base));
+        };
+        let schema = match derived {
+            Derived::Constraint | Derived::Index => crate::constraints::schema(&base.schema()),
+            Derived::Class => crate::constraints::class_schema(&base.schema()),
+            _ => base.schema(),
+        };
+        Ok(Some(Arc::new(DerivedTable {
+            lake: Arc::clone(&self.lake),
+            derived,
+            schema,
+        })))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.lake.inner.table_exist(name)
+    }
+}
+
+/// A catalog table computed at scan time from the session's own `pg_class`, so the OIDs
+/// it names are the ones every other catalog table shows.
+#[derive(Debug)]
+struct DerivedTable {
+    lake: Arc<Lake>,
+    derived: Derived,
+    schema: SchemaRef,
+}
+
+#[async_trait]
+impl TableProvider for DerivedTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let batches = self.rows(state).await?;
+        MemTable::try_new(self.schema(), vec![batches])?
+            .scan(state, projection, filters, limit)
+            .await
+    }
+}
+
+impl DerivedTable {
+    async fn rows(&self, state: &dyn Session) -> Result<Vec<RecordBatch>> {
+        let lake = &self.lake;
+        let relations = Relations::read(lake, state).await?;
+        let keys = lake.keys.as_ref();
+        let schema = &self.schema;
+        Ok(match self.derived {
+            Derived::Description => {
+                let mut rows = lake.rows("pg_description", state).await?;
+                rows.push(description_rows(schema, &relations, &lake.comments)?);
+                rows
+            }
+            Derived::Constraint => vec![constraint_rows(schema, &relations, keys)?],
+            Derived::Index => vec![index_rows(schema, &relations, keys)?],
+            Derived::Class => {
+                let mut rows = relations
+                    .classes
+                    .iter()
+                    .map(|b| keyed_tables(b, &relations, keys))
+                    .collect::<Result<Vec<_>>>()?;
+                rows.push(class_rows(&relations, keys)?);
+                rows.iter()
+                    .map(|b| batch(schema, b.num_rows(), |name| column(b, name).ok()))
+                    .collect::<Result<_>>()?
+            }
+            Derived::Attribute => {
+                let mut rows = lake.rows("pg_attribute", state).await?;
+                let extra = attribute_rows(&rows, &relations, keys)?;
+                rows.push(extra);
+                rows
+            }
+        })
+    }
+}
+
+impl Lake {
+    /// The rows of one of datafusion-pg-catalog's tables.
+    async fn rows(&self, table: &str, state: &dyn Session) -> Result<Vec<RecordBatch>> {
+        let provider = self
+            .inner
+            .table(table)
+            .await?
+            .ok_or_else(|| DataFusionError::Plan(format!("pg_catalog.{table} is missing")))?;
+        let plan = provider.scan(state, None, &[], None).await?;
+        collect(plan, state.task_ctx()).await
+    }
+}
+
+/// The session's relations: `pg_class` rows and the OIDs of tables by schema and name.
+pub struct Relations {
+    pub classes: Vec<RecordBatch>,
+    /// `(schema, table)` → (class OID, namespace OID).
+    pub oids: HashMap<(String, String), (i32, i32)>,
+    /// Where each class is: (batch, row) by OID.
+    pub rows: HashMap<i32, (usize, usize)>,
+    /// The OID of `pg_class` itself, the class of table comments.
+    pub pg_class: i32,
+}
+
+impl Relations {
+    async fn read(lake: &Lake, state: &dyn Session) -> Result<Relations> {
+        let namespaces: HashMap<i32, String> =
+            pairs(&lake.rows("pg_namespace", state).await?, "oid", "nspname")?
+                .into_iter()
+                .collect();
+        let classes = lake.rows("pg_class", state).await?;
+        let mut relations = Relations {
+            classes: Vec::new(),
+            oids: HashMap::new(),
+            rows: HashMap::new(),
+            pg_class: PG_CLASS_OID,
+        };
+        for (b, batch) in classes.iter().enumerate() {
+            let oids = int32(batch, "oid")?;
+            let names = string(batch, "relname")?;
+            let spaces = int32(batch, "relnamespace")?;
+            for row in 0..batch.num_rows() {
+                let Some(schema) = namespaces.get(&spaces.value(row)) else {
+                    continue;
+                };
+                let name = names.value(row).to_string();
+                if schema == "pg_catalog" && name == "pg_class" {
+                    relations.pg_class = oids.value(row);
+                }
+                relations.rows.insert(oids.value(row), (b, row));
+                relations
+                    .oids
+                    .insert((schema.clone(), name), (oids.value(row), spaces.value(row)));
+            }
+        }
+        relations.classes = classes;
+        Ok(relations)
+    }
+
+    /// A table's (class OID, namespace OID).
+    pub fn of(&self, schema: &str, table: &str) -> Option<(i32, i32)> {
+        self.oids
+            .get(&(schema.to_string(), table.to_string()))
+            .copied()
+    }
+}
+
+/// A batch of `schema` whose columns come from `column` by name, cast to the field's type;
+/// columns it does not give are NULL.
+pub fn batch(
+    schema: &SchemaRef,
+    rows: usize,
+    column: impl Fn(&str) -> Option<ArrayRef>,
+) -> Result<RecordBatch> {
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| match column(f.name()) {
+            Some(values) => Ok(cast(&values, f.data_type())?),
+            None => Ok(new_null_array(f.data_type(), rows)),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+}
+
+fn pairs(batches: &[RecordBatch], key: &str, value: &str) -> Result<Vec<(i32, String)>> {
+    let mut out = Vec::new();
+    for batch in batches {
+        let keys = int32(batch, key)?;
+        let values = string(batch, value)?;
+        for row in 0..batch.num_rows() {
+            out.push((keys.value(row), values.value(row).to_string()));
+        }
+    }
+    Ok(out)
+}
+
+pub fn int32(batch: &RecordBatch, name: &str) -> Result<Int32Array> {
+    let column = column(batch, name)?;
+    let cast = cast(&column, &DataType::Int32)?;
+    Ok(cast.as_primitive::<Int32Type>().clone())
+}
+
+fn string(batch: &RecordBatch, name: &str) -> Result<datafusion::arrow::array::StringArray> {
+    let column = column(batch, name)?;
+    let cast = cast(&column, &DataType::Utf8)?;
+    Ok(cast.as_string::<i32>().clone())
+}
+
+pub fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef> {
+    let index = batch.schema().index_of(name)?;
+    Ok(Arc::clone(batch.column(index)))
+}
