@@ -31,17 +31,28 @@ const ARRAYS: &[(&str, DataType)] = &[
     ("indclass", DataType::Int32),
 ];
 
+/// Field metadata marking an `int2vector` or `oidvector` column: an array here, which
+/// PostgreSQL clients read as space-separated text (`1 2`).
+pub const VECTOR: &str = "lakegate.pg_vector";
+
 /// The base table's schema with its key-column arrays typed as arrays.
 pub fn schema(base: &SchemaRef) -> SchemaRef {
     let fields: Vec<Field> = base
         .fields()
         .iter()
         .map(|f| match ARRAYS.iter().find(|(name, _)| name == f.name()) {
-            Some((_, item)) => Field::new(
-                f.name(),
-                DataType::new_list(item.clone(), true),
-                f.is_nullable(),
-            ),
+            Some((name, item)) => {
+                let field = Field::new(
+                    f.name(),
+                    DataType::new_list(item.clone(), true),
+                    f.is_nullable(),
+                );
+                if name.starts_with("ind") {
+                    field.with_metadata([(VECTOR.to_string(), "true".to_string())].into())
+                } else {
+                    field
+                }
+            }
             None => f.as_ref().clone(),
         })
         .collect();

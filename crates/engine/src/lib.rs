@@ -24,6 +24,7 @@ mod settings;
 mod version;
 
 pub use compile::{CompileError, Compiled, compile};
+pub use constraints::VECTOR;
 pub use error::EngineError;
 pub use lakegate_lake::PolicyUnavailable;
 pub use mask::HashKey;

@@ -3,8 +3,9 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    AccessExpr, BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
-    SelectItem, SetExpr, Statement, Subscript, TableFactor, TableWithJoins, visit_expressions_mut,
+    AccessExpr, BinaryOperator, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
+    GroupByExpr, SelectItem, SetExpr, Statement, Subscript, TableFactor, TableWithJoins, Value,
+    visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -22,6 +23,8 @@ pub fn rewrite(statements: &mut [Statement]) {
     for statement in statements {
         let _ = visit_expressions_mut(statement, |expr| {
             like_escape(expr);
+            name_cast(expr);
+            boolean_text(expr);
             set_returning_function(expr);
             zero_based_subscript(expr);
             composite_field(expr);
@@ -62,9 +65,92 @@ fn like_escape(expr: &mut Expr) {
     }
 }
 
-/// Set-returning functions of arrays that drivers call in a select list, as `unnest` of an
-/// array the engine builds: `information_schema._pg_expandarray(a)` (pgjdbc's primary keys)
-/// yields `(x, n)` records, `generate_subscripts(a, d)` (SQLAlchemy's keys) the indexes.
+/// `'lake'::name` (psqlODBC): `name` is PostgreSQL's type of identifiers, text here.
+fn name_cast(expr: &mut Expr) {
+    let Expr::Cast { data_type, .. } = expr else {
+        return;
+    };
+    let written = data_type.to_string().to_ascii_lowercase();
+    if matches!(written.as_str(), "name" | "pg_catalog.name" | "\"name\"") {
+        *data_type = DataType::Text;
+    }
+}
+
+/// Boolean catalog columns, by the prefixes PostgreSQL names them with.
+const BOOLEAN_COLUMNS: &[&str] = &[
+    "indis",
+    "indimmediate",
+    "indcheckxmin",
+    "indnullsnotdistinct",
+    "attis",
+    "atthas",
+    "attnotnull",
+    "relhas",
+    "relis",
+    "relrowsecurity",
+    "relforcerowsecurity",
+    "typisdefined",
+    "typbyval",
+    "condeferr",
+    "convalidated",
+    "conislocal",
+    "connoinherit",
+    "proisstrict",
+    "proretset",
+    "prosecdef",
+    "proleakproof",
+    "rolsuper",
+    "rolinherit",
+    "rolcreate",
+    "rolcanlogin",
+    "rolreplication",
+    "rolbypassrls",
+    "datallowconn",
+    "datistemplate",
+    "opcdefault",
+    "tgisinternal",
+];
+
+/// `i.indisprimary = 't'` (psqlODBC): PostgreSQL reads the literal as a boolean.
+fn boolean_text(expr: &mut Expr) {
+    let Expr::BinaryOp {
+        left,
+        op: BinaryOperator::Eq | BinaryOperator::NotEq,
+        right,
+    } = expr
+    else {
+        return;
+    };
+    let column = match left.as_ref() {
+        Expr::Identifier(ident) => &ident.value,
+        Expr::CompoundIdentifier(parts) => match parts.last() {
+            Some(last) => &last.value,
+            None => return,
+        },
+        _ => return,
+    };
+    let column = column.to_ascii_lowercase();
+    if !BOOLEAN_COLUMNS.iter().any(|p| column.starts_with(p)) {
+        return;
+    }
+    let Expr::Value(value) = right.as_mut() else {
+        return;
+    };
+    let Value::SingleQuotedString(text) = &value.value else {
+        return;
+    };
+    let truth = match text.to_ascii_lowercase().as_str() {
+        "t" | "true" | "y" | "yes" | "on" | "1" => true,
+        "f" | "false" | "n" | "no" | "off" | "0" => false,
+        _ => return,
+    };
+    value.value = Value::Boolean(truth);
+}
+
+/// Set-returning functions that drivers call in a select list, as `unnest` of an array
+/// the engine builds: `information_schema._pg_expandarray(a)` (pgjdbc's primary keys)
+/// yields `(x, n)` records, `generate_subscripts(a, d)` (SQLAlchemy's keys) the indexes,
+/// `generate_series(lo, hi)` (psqlODBC's foreign keys) the numbers.
 /// Several in one select list advance together, as in PostgreSQL.
 fn set_returning_function(expr: &mut Expr) {
     let Expr::Function(function) = expr else {
@@ -74,6 +160,7 @@ fn set_returning_function(expr: &mut Expr) {
     let array = match name.as_str() {
         "information_schema._pg_expandarray" | "_pg_expandarray" => "pg_expandarray",
         "generate_subscripts" | "pg_catalog.generate_subscripts" => "pg_subscripts",
+        "generate_series" | "pg_catalog.generate_series" => "generate_series",
         _ => return,
     };
     let FunctionArguments::List(list) = &function.args else {
@@ -496,8 +583,22 @@ mod tests {
             "SELECT get_field(unnest(pg_expandarray(i.indkey)), 'n'), get_field(r.KEYS, 'x') FROM pg_index i"
         );
         assert_eq!(
+            rewritten("SELECT generate_series(1, 3) AS i FROM generate_series(1, 2)"),
+            "SELECT unnest(generate_series(1, 3)) AS i FROM generate_series(1, 2)"
+        );
+        assert_eq!(
             rewritten("SELECT generate_subscripts(i.indkey, 1) AS ord FROM pg_index i"),
             "SELECT unnest(pg_subscripts(i.indkey, 1)) AS ord FROM pg_index i"
+        );
+    }
+
+    #[test]
+    fn odbc_literals_take_their_postgresql_types() {
+        assert_eq!(
+            rewritten(
+                "SELECT 'lake'::name FROM pg_index i WHERE i.indisprimary = 't' AND c.contype = 'f'"
+            ),
+            "SELECT 'lake'::TEXT FROM pg_index i WHERE i.indisprimary = true AND c.contype = 'f'"
         );
     }
 

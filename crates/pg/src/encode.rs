@@ -20,6 +20,7 @@ use pgwire::types::format::FormatOptions;
 
 use crate::connection::CancelSignal;
 use crate::error::query_error_with_id;
+use crate::vector;
 
 /// A query response whose rows are encoded one record batch at a time as the client reads
 /// them; nothing is collected. A cancel ends the rows with `57014`.
@@ -29,15 +30,11 @@ pub fn query_response(
     options: Arc<FormatOptions>,
     cancel: CancelSignal,
 ) -> PgWireResult<QueryResponse> {
-    let fields = Arc::new(arrow_schema_to_pg_fields(
-        &results.schema(),
-        format,
-        Some(options),
-    )?);
+    let fields = Arc::new(vector::fields(&results.schema(), format, Some(options))?);
     let row_fields = Arc::clone(&fields);
     let id = results.query_id().unwrap_or_default().to_string();
     let rows = cancellable(results, cancel).flat_map(move |batch| match batch {
-        Ok(batch) => stream::iter(encode_recordbatch(Arc::clone(&row_fields), batch)).left_stream(),
+        Ok(batch) => stream::iter(encode_batch(Arc::clone(&row_fields), batch)).left_stream(),
         Err(e) => {
             let error = query_error_with_id(&e, &id);
             stream::once(async move { Err(error) }).right_stream()
@@ -53,13 +50,24 @@ pub fn rows_response(
     format: &Format,
     options: Arc<FormatOptions>,
 ) -> PgWireResult<QueryResponse> {
-    let fields = Arc::new(arrow_schema_to_pg_fields(schema, format, Some(options))?);
+    let fields = Arc::new(vector::fields(schema, format, Some(options))?);
     let row_fields = Arc::clone(&fields);
     let rows = stream::iter(batches)
-        .flat_map(move |batch| stream::iter(encode_recordbatch(Arc::clone(&row_fields), batch)));
+        .flat_map(move |batch| stream::iter(encode_batch(Arc::clone(&row_fields), batch)));
     let mut response = QueryResponse::new(fields, rows);
     response.set_command_tag("FETCH");
     Ok(response)
+}
+
+/// A batch's data rows, `int2vector` columns as PostgreSQL writes them.
+fn encode_batch(
+    fields: Arc<Vec<FieldInfo>>,
+    batch: RecordBatch,
+) -> Vec<PgWireResult<pgwire::messages::data::DataRow>> {
+    match vector::batch(batch) {
+        Ok(batch) => encode_recordbatch(fields, batch).collect(),
+        Err(e) => vec![Err(pgwire::error::PgWireError::ApiError(Box::new(e)))],
+    }
 }
 
 /// `COPY … TO STDOUT` data: one copy row per result row, encoded batch by batch, with a

@@ -14,5 +14,6 @@ mod server;
 mod settings;
 mod startup;
 mod statement;
+mod vector;
 
 pub use server::{PgServer, PgServerConfig};

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow_pg::datatypes::{arrow_schema_to_pg_fields, into_pg_type};
+use arrow_pg::datatypes::into_pg_type;
 use async_trait::async_trait;
 use lakegate_gateway::arrow::datatypes::{DataType, SchemaRef};
 use lakegate_gateway::{Action, Gateway, LogicalPlan, Outcome, QueryError, Session, Statement};
@@ -123,12 +123,12 @@ impl QueryParser for StatementParser {
         match (&prepared.plan, &prepared.action) {
             (Some(plan), _) => {
                 let schema = Session::result_schema(plan);
-                arrow_schema_to_pg_fields(&schema, format.unwrap_or(&Format::UnifiedText), None)
+                crate::vector::fields(&schema, format.unwrap_or(&Format::UnifiedText), None)
             }
             (None, Action::Show(name)) => Ok(show_fields(name)),
             (None, Action::Fetch { .. }) => match &prepared.cursor_schema {
                 Some(schema) => {
-                    arrow_schema_to_pg_fields(schema, format.unwrap_or(&Format::UnifiedText), None)
+                    crate::vector::fields(schema, format.unwrap_or(&Format::UnifiedText), None)
                 }
                 None => Ok(Vec::new()),
             },
