@@ -119,8 +119,21 @@ fn psql_meta_commands_list_and_describe() {
         ("\\dn", "parking_raw_zone"),
         ("\\dv parking_raw_zone.*", "liberator_pcn_tickets_latest"),
         ("\\df", ""),
+        ("\\dt *.*", "wards"),
+        (
+            "\\d parking_raw_zone.liberator_pcn_tickets",
+            "FOREIGN KEY (ward_code) REFERENCES unrestricted_raw_zone.wards(ward_code)",
+        ),
+        (
+            "\\d+ unrestricted_raw_zone.wards",
+            "\"wards_pkey\" PRIMARY KEY, btree (ward_code)",
+        ),
+        ("\\d+ unrestricted_raw_zone.wards", "ONS ward code"),
+        ("\\di unrestricted_raw_zone.*", "wards_pkey"),
     ] {
-        let out = server.psql_as("token", &token, "require", &["-c", command]);
+        // With footers: psql prints indexes and keys there.
+        let args = ["-P", "tuples_only=off", "-c", command];
+        let out = server.psql_as("token", &token, "require", &args);
         assert!(out.status.success(), "{command}: {}", stderr(&out));
         assert!(
             stdout(&out).contains(expected),

@@ -48,3 +48,41 @@ def test_relationships_need_both_ends_visible(rows):
                             "FROM lakegate.relationships WHERE schema_name = 'parking_raw_zone'")
     assert ("liberator_pcn_tickets", "ward_code", "unrestricted_raw_zone", "wards", "ward_code") in joins
     assert rows("public", "SELECT count(*) FROM lakegate.relationships") == [(0,)]
+
+
+def test_partitions_list_each_import_with_its_files(rows):
+    partitions = rows("analyst", "SELECT table_name, partition, import_date, file_count, total_bytes "
+                                 "FROM lakegate.partitions WHERE schema_name = 'parking_raw_zone'")
+    tickets = [p for p in partitions if p[0] == "liberator_pcn_tickets"]
+    assert tickets and all(p[1].startswith("import_year=") and p[1].endswith(f"import_date={p[2]}") for p in tickets)
+    assert all(files >= 1 and size > 0 for _, _, _, files, size in tickets)
+    files = rows("analyst", "SELECT file_count FROM lakegate.datasets WHERE schema_name = 'parking_raw_zone' "
+                            "AND table_name = 'liberator_pcn_tickets'")
+    assert sum(p[3] for p in tickets) == files[0][0]
+    [latest] = [p for p in partitions if p[0] == "liberator_pcn_tickets_latest"]
+    assert latest[2] == max(p[2] for p in tickets)
+    assert not rows("public", "SELECT * FROM lakegate.partitions WHERE schema_name LIKE 'parking%'")
+
+
+def test_keys_are_information_schema_constraints(rows):
+    constraints = set(rows("analyst", "SELECT table_schema, table_name, constraint_name, constraint_type "
+                                      "FROM information_schema.table_constraints"))
+    assert ("unrestricted_raw_zone", "wards", "wards_pkey", "PRIMARY KEY") in constraints
+    assert ("parking_raw_zone", "liberator_pcn_tickets", "liberator_pcn_tickets_ward_code_fkey",
+            "FOREIGN KEY") in constraints
+    assert not any(schema.startswith("housing") for schema, *_ in constraints)
+    usage = rows("analyst", "SELECT column_name, ordinal_position, position_in_unique_constraint "
+                            "FROM information_schema.key_column_usage "
+                            "WHERE constraint_name = 'liberator_pcn_tickets_ward_code_fkey'")
+    assert usage == [("ward_code", 1, 1)]
+    referential = rows("analyst", "SELECT unique_constraint_schema, unique_constraint_name "
+                                  "FROM information_schema.referential_constraints "
+                                  "WHERE constraint_name = 'liberator_pcn_tickets_ward_code_fkey'")
+    assert referential == [("unrestricted_raw_zone", "wards_pkey")]
+
+
+def test_information_schema_columns_name_postgresql_types(rows):
+    types = dict(rows("analyst", "SELECT column_name, data_type FROM information_schema.columns "
+                                 "WHERE table_schema = 'parking_raw_zone' AND table_name = 'liberator_pcn_tickets'"))
+    assert types["vrm"] == "text" and types["amount"] == "numeric" and types["is_paid"] == "boolean"
+    assert types["pcn_issue_datetime"] == "timestamp without time zone" and types["officer_id"] == "integer"

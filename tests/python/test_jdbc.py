@@ -52,9 +52,18 @@ def test_metadata_prepared_statements_and_fetch_size_as_the_analyst(probe, lakeg
     assert len(facts["prepared"]) == 8 and counts == {total}
     assert facts["fetched"] == [[str(total)]]
     assert facts["hidden"] == [["42P01"]]
+    assert facts["primary_key"] == [["wards", "ward_code", "1", "wards_pkey"]]
+    assert facts["imported_key"] == [["ward_code", "unrestricted_raw_zone.wards", "ward_code",
+                                      "liberator_pcn_tickets_ward_code_fkey"]]
+    assert ["parking_raw_zone.liberator_pcn_tickets", "ward_code"] in facts["exported_key"]
+    types = {name: int(code) for name, code in facts["type"]}
+    assert types["int8"] == -5 and types["text"] == 12 and types["timestamptz"] == 93 and types["numeric"] == 2
 
 
 def test_the_public_sees_only_unrestricted_tables(probe, lakegate):
     facts = run(probe, lakegate, "public", "unrestricted_raw_zone", "wards", "ward_code", "E05009372")
     assert {name.split(".")[0] for name, _, _ in facts["table"]} == {"unrestricted_raw_zone", "lakegate"}
     assert [c[0] for c in facts["column"]][:1] == ["ward_code"]
+    assert facts["primary_key"] == [["wards", "ward_code", "1", "wards_pkey"]]
+    # The tickets that reference wards are hidden from the public, and so is the relationship.
+    assert facts["exported_key"] == [] and facts["imported_key"] == []

@@ -60,3 +60,19 @@ def test_hidden_tables_are_errors_and_the_connection_survives(lakegate):
         assert "42P01" in str(hidden.value)
         cur.execute("SELECT count(*) FROM unrestricted_raw_zone.wards")
         assert cur.fetchone()[0] > 0
+
+
+@pytest.mark.parametrize("extra", ["", TABLEAU], ids=["defaults", "tableau"])
+def test_keys_and_statistics_as_qlik_reads_them(lakegate, extra):
+    with connect(lakegate, "analyst", extra) as conn:
+        cur = conn.cursor()
+        [pk] = cur.primaryKeys("wards", schema="unrestricted_raw_zone").fetchall()
+        assert (pk.column_name, pk.key_seq, pk.pk_name) == ("ward_code", 1, "wards_pkey")
+        [fk] = cur.foreignKeys(foreignTable="liberator_pcn_tickets", foreignSchema="parking_raw_zone").fetchall()
+        assert (fk.pktable_schem, fk.pktable_name, fk.pkcolumn_name, fk.fkcolumn_name) == (
+            "unrestricted_raw_zone", "wards", "ward_code", "ward_code")
+        referencing = {r.fktable_name for r in cur.foreignKeys(table="wards", schema="unrestricted_raw_zone")}
+        assert referencing == {"liberator_pcn_tickets", "liberator_pcn_tickets_latest"}
+        [index] = [r for r in cur.statistics("wards", schema="unrestricted_raw_zone") if r.index_name]
+        assert (index.index_name, index.column_name, index.non_unique) == ("wards_pkey", "ward_code", 0)
+        assert {r.type_name for r in cur.getTypeInfo()} >= {"int8", "text", "numeric", "timestamptz"}

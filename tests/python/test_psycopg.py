@@ -180,3 +180,15 @@ def test_pg_settings_lists_client_settings_and_server_facts(lakegate):
             "WHERE name IN ('max_index_keys', 'TimeZone', 'DateStyle', 'server_version_num')").fetchall())
     assert settings == {"max_index_keys": "32", "TimeZone": "UTC", "DateStyle": "ISO, MDY",
                         "server_version_num": "160006"}
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_result_columns_are_named_as_postgresql_names_them(lakegate, binary):
+    with psycopg.connect(**lakegate.dsn(lakegate.parking()), autocommit=True) as conn:
+        cur = conn.cursor(binary=binary)
+        cur.execute("SELECT count(*), 1, 'x'::text, 2::integer, current_user, "
+                    "CASE WHEN true THEN 1 END, max(amount) AS most "
+                    "FROM parking_raw_zone.liberator_pcn_tickets")
+        assert [c.name for c in cur.description] == [
+            "count", "?column?", "text", "int4", "current_user", "case", "most"]
+        assert cur.fetchone()[4] == "pat.parking"

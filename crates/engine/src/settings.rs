@@ -1,13 +1,15 @@
-//! `pg_settings`: the client settings lakegate answers, plus the server facts drivers read
-//! from it (JDBC's `max_index_keys`, for one).
+//! `pg_settings` and `current_setting()`: the client settings lakegate answers, plus the
+//! server facts drivers read (JDBC's `max_index_keys`, for one).
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::catalog::TableProvider;
+use datafusion::common::plan_err;
 use datafusion::datasource::MemTable;
 use datafusion::error::Result;
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use lakegate_policy::setting::KNOWN;
 
 /// Read-only server facts, as PostgreSQL 16 reports them.
@@ -17,7 +19,47 @@ const FACTS: &[(&str, &str)] = &[
     ("block_size", "8192"),
     ("server_version_num", "160006"),
     ("max_connections", "100"),
+    ("default_table_access_method", "heap"),
 ];
+
+/// A setting's value as `pg_settings` lists it.
+fn setting(name: &str) -> Option<&'static str> {
+    KNOWN
+        .iter()
+        .map(|k| (k.name, k.default))
+        .chain(FACTS.iter().copied())
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+/// `current_setting(name [, missing_ok])` (SQLAlchemy asks for
+/// `default_table_access_method`): the server's value, as `pg_settings` has it.
+pub fn current_setting_udf() -> ScalarUDF {
+    create_udf(
+        "current_setting",
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let names = ColumnarValue::values_to_arrays(&args[..1])?;
+            let names = names[0].as_string::<i32>();
+            let mut values = Vec::with_capacity(names.len());
+            for name in names.iter() {
+                let Some(name) = name else {
+                    values.push(None);
+                    continue;
+                };
+                match setting(name) {
+                    Some(v) => values.push(Some(v)),
+                    None => {
+                        return plan_err!("unrecognized configuration parameter \"{name}\"");
+                    }
+                }
+            }
+            Ok(ColumnarValue::Array(Arc::new(StringArray::from(values))))
+        }),
+    )
+}
 
 /// `pg_settings` in the shape `base` (datafusion-pg-catalog's) has, with a row per setting.
 pub fn pg_settings(base: &dyn TableProvider) -> Result<Arc<dyn TableProvider>> {
