@@ -1,7 +1,7 @@
 //! `pg_catalog` as datafusion-pg-catalog builds it from the principal's tables, with what
 //! the lake adds: its comments (`pg_description`), its keys (`pg_constraint`, `pg_index`,
-//! and the keys' indexes in `pg_class` and `pg_attribute`) and the settings lakegate
-//! answers (`pg_settings`).
+//! and the keys' indexes in `pg_class` and `pg_attribute`), `pg_type`'s function columns
+//! as OIDs, and the settings lakegate answers (`pg_settings`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,6 +31,7 @@ enum Derived {
     Index,
     Class,
     Attribute,
+    Type,
 }
 
 impl Derived {
@@ -41,6 +42,7 @@ impl Derived {
             "pg_index" => Derived::Index,
             "pg_class" => Derived::Class,
             "pg_attribute" => Derived::Attribute,
+            "pg_type" => Derived::Type,
             _ => return None,
         })
     }
@@ -91,6 +93,7 @@ impl SchemaProvider for LakeCatalog {
         let schema = match derived {
             Derived::Constraint | Derived::Index => crate::constraints::schema(&base.schema()),
             Derived::Class => crate::constraints::class_schema(&base.schema()),
+            Derived::Type => crate::types::schema(&base.schema()),
             _ => base.schema(),
         };
         Ok(Some(Arc::new(DerivedTable {
@@ -141,6 +144,12 @@ impl TableProvider for DerivedTable {
 impl DerivedTable {
     async fn rows(&self, state: &dyn Session) -> Result<Vec<RecordBatch>> {
         let lake = &self.lake;
+        if self.derived == Derived::Type {
+            let types = lake.rows("pg_type", state).await?;
+            let procs = lake.rows("pg_proc", state).await?;
+            return crate::types::rows(&self.schema, &types, &procs);
+        }
+        // Every other derived table names relations by their OIDs in this session.
         let relations = Relations::read(lake, state).await?;
         let keys = lake.keys.as_ref();
         let schema = &self.schema;
@@ -169,6 +178,7 @@ impl DerivedTable {
                 rows.push(extra);
                 rows
             }
+            Derived::Type => Vec::new(),
         })
     }
 }
@@ -258,7 +268,7 @@ pub fn batch(
     Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
 }
 
-fn pairs(batches: &[RecordBatch], key: &str, value: &str) -> Result<Vec<(i32, String)>> {
+pub fn pairs(batches: &[RecordBatch], key: &str, value: &str) -> Result<Vec<(i32, String)>> {
     let mut out = Vec::new();
     for batch in batches {
         let keys = int32(batch, key)?;
@@ -276,7 +286,7 @@ pub fn int32(batch: &RecordBatch, name: &str) -> Result<Int32Array> {
     Ok(cast.as_primitive::<Int32Type>().clone())
 }
 
-fn string(batch: &RecordBatch, name: &str) -> Result<datafusion::arrow::array::StringArray> {
+pub fn string(batch: &RecordBatch, name: &str) -> Result<datafusion::arrow::array::StringArray> {
     let column = column(batch, name)?;
     let cast = cast(&column, &DataType::Utf8)?;
     Ok(cast.as_string::<i32>().clone())

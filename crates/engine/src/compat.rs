@@ -9,13 +9,14 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Fields, Int64Type, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Int64Type, Schema};
 use datafusion::catalog::{TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, ScalarValue, plan_err};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, create_udf,
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility, create_udf,
 };
 
 /// Built-in type names and their OIDs, as `pg_type` has them.
@@ -266,6 +267,14 @@ impl ScalarUDFImpl for JsonBuildObject {
 
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(DataType::Utf8)
+    }
+
+    /// Text marked as JSON, which the Postgres front end sends as `json`.
+    fn return_field_from_args(&self, _: ReturnFieldArgs) -> Result<FieldRef> {
+        let json = [("ARROW:extension:name".to_string(), "arrow.json".to_string())];
+        Ok(Arc::new(
+            Field::new(self.name(), DataType::Utf8, true).with_metadata(json.into()),
+        ))
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {

@@ -21,6 +21,7 @@ mod mask;
 mod secure;
 mod session;
 mod settings;
+mod types;
 mod version;
 
 pub use compile::{CompileError, Compiled, compile};

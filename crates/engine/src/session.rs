@@ -147,6 +147,7 @@ impl Engine {
         ctx.register_udf(pg_size_pretty_udf());
         ctx.register_udf(pg_expandarray_udf());
         ctx.register_udf(crate::settings::current_setting_udf());
+        ctx.register_udf(crate::settings::set_config_udf());
         ctx.register_udf(session_user_udf(&principal.username));
         ctx.register_udf(pg_get_triggerdef_udf());
         ctx.register_udtf("pg_partition_ancestors", Arc::new(PartitionAncestors));

@@ -32,6 +32,19 @@ fn setting(name: &str) -> Option<&'static str> {
         .map(|(_, v)| v)
 }
 
+/// `set_config(name, value, is_local)` (asyncpg turns `jit` off around its type
+/// introspection): returns the value, as PostgreSQL does. Settings that matter are taken
+/// with `SET`, per connection; through this function they change nothing.
+pub fn set_config_udf() -> ScalarUDF {
+    create_udf(
+        "set_config",
+        vec![DataType::Utf8, DataType::Utf8, DataType::Boolean],
+        DataType::Utf8,
+        Volatility::Volatile,
+        Arc::new(|args: &[ColumnarValue]| Ok(args[1].clone())),
+    )
+}
+
 /// `current_setting(name [, missing_ok])` (SQLAlchemy asks for
 /// `default_table_access_method`): the server's value, as `pg_settings` has it.
 pub fn current_setting_udf() -> ScalarUDF {

@@ -76,34 +76,64 @@ fn select_list(query: &mut Query) -> Option<&mut Vec<SelectItem>> {
     }
 }
 
-/// Aliases unnamed expressions, except plain columns (already named so) and names that
-/// would repeat: the engine refuses two columns of one name.
+/// Separates a column's name from the suffix that keeps it unique: PostgreSQL allows two
+/// columns of one name (`SELECT NULL, NULL`), the engine does not.
+const UNIQUE: char = '\u{1f}';
+
+/// A column's name as the client should see it.
+pub fn wire_name(name: &str) -> &str {
+    name.split(UNIQUE).next().unwrap_or(name)
+}
+
+/// Names each expression the client left unnamed (the rewrites may have aliased it since),
+/// except plain columns, which the engine names so already. A name already taken gets a
+/// suffix the wire drops.
 fn apply(names: Vec<Option<String>>, items: &mut [SelectItem]) {
-    let mut taken: HashSet<String> = items
-        .iter()
-        .filter_map(|item| match item {
-            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
-            SelectItem::UnnamedExpr(Expr::Identifier(i)) => Some(i.value.clone()),
-            SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => {
-                parts.last().map(|p| p.value.clone())
+    let renamed: Vec<Option<String>> = names
+        .into_iter()
+        .zip(items.iter())
+        .map(|(name, item)| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }
+                if !matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) =>
+            {
+                name
             }
             _ => None,
         })
         .collect();
-    for (name, item) in names.into_iter().zip(items.iter_mut()) {
-        let (Some(name), SelectItem::UnnamedExpr(expr)) = (name, &*item) else {
+    let mut taken: HashSet<String> = items
+        .iter()
+        .zip(&renamed)
+        .filter(|(_, name)| name.is_none())
+        .filter_map(|(item, _)| current_name(item))
+        .collect();
+    for (name, item) in renamed.into_iter().zip(items.iter_mut()) {
+        let (Some(name), SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) =
+            (name, &*item)
+        else {
             continue;
         };
-        if matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
-            continue;
-        }
-        if !taken.insert(name.clone()) {
-            continue;
+        let mut unique = name.clone();
+        let mut n = 1;
+        while !taken.insert(unique.clone()) {
+            unique = format!("{name}{UNIQUE}{n}");
+            n += 1;
         }
         *item = SelectItem::ExprWithAlias {
             expr: expr.clone(),
-            alias: Ident::with_quote('"', name),
+            alias: Ident::with_quote('"', unique),
         };
+    }
+}
+
+fn current_name(item: &SelectItem) -> Option<String> {
+    match item {
+        SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
+        SelectItem::UnnamedExpr(Expr::Identifier(i)) => Some(i.value.clone()),
+        SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => {
+            parts.last().map(|p| p.value.clone())
+        }
+        _ => None,
     }
 }
 
@@ -234,7 +264,12 @@ mod tests {
     }
 
     #[test]
-    fn repeated_names_are_left_to_the_engine() {
-        assert_eq!(names("SELECT 1, 2"), ["?column?", "2"]);
+    fn repeated_names_are_kept_apart_until_the_wire() {
+        let named = names("SELECT 1, 2");
+        assert_eq!(
+            named.iter().map(|n| wire_name(n)).collect::<Vec<_>>(),
+            ["?column?", "?column?"]
+        );
+        assert_ne!(named[0], named[1]);
     }
 }

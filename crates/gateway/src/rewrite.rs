@@ -24,6 +24,7 @@ pub fn rewrite(statements: &mut [Statement]) {
         let _ = visit_expressions_mut(statement, |expr| {
             like_escape(expr);
             name_cast(expr);
+            reg_text(expr);
             boolean_text(expr);
             set_returning_function(expr);
             zero_based_subscript(expr);
@@ -73,6 +74,36 @@ fn name_cast(expr: &mut Expr) {
     let written = data_type.to_string().to_ascii_lowercase();
     if matches!(written.as_str(), "name" | "pg_catalog.name" | "\"name\"") {
         *data_type = DataType::Text;
+    }
+}
+
+/// `oid::regtype::text` (psycopg's type lookups, psql's `\d`) is the type's name; the
+/// engine holds a `regtype` as a plain OID.
+fn reg_text(expr: &mut Expr) {
+    let Expr::Cast {
+        expr: inner,
+        data_type: outer,
+        ..
+    } = expr
+    else {
+        return;
+    };
+    let Expr::Cast {
+        expr: oid,
+        data_type: reg,
+        ..
+    } = inner.as_ref()
+    else {
+        return;
+    };
+    let text = matches!(outer, DataType::Text | DataType::Varchar(_))
+        || outer.to_string().eq_ignore_ascii_case("pg_catalog.text");
+    let reg = reg.to_string().to_ascii_lowercase();
+    let regtype = reg.strip_prefix("pg_catalog.").unwrap_or(&reg) == "regtype";
+    // PostgreSQL writes the OID 0 (no type) as `-`.
+    let named = format!("CASE WHEN {oid} = 0 THEN '-' ELSE format_type({oid}, NULL) END");
+    if let (true, true, Some(named)) = (text, regtype, parse_expr(&named)) {
+        *expr = named;
     }
 }
 
@@ -599,6 +630,14 @@ mod tests {
                 "SELECT 'lake'::name FROM pg_index i WHERE i.indisprimary = 't' AND c.contype = 'f'"
             ),
             "SELECT 'lake'::TEXT FROM pg_index i WHERE i.indisprimary = true AND c.contype = 'f'"
+        );
+    }
+
+    #[test]
+    fn registered_names_as_text_are_names() {
+        assert_eq!(
+            rewritten("SELECT t.oid::regtype::text FROM pg_type t"),
+            "SELECT CASE WHEN t.oid = 0 THEN '-' ELSE format_type(t.oid, NULL) END FROM pg_type t"
         );
     }
 

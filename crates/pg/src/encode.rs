@@ -20,7 +20,7 @@ use pgwire::types::format::FormatOptions;
 
 use crate::connection::CancelSignal;
 use crate::error::query_error_with_id;
-use crate::vector;
+use crate::wire;
 
 /// A query response whose rows are encoded one record batch at a time as the client reads
 /// them; nothing is collected. A cancel ends the rows with `57014`.
@@ -30,7 +30,7 @@ pub fn query_response(
     options: Arc<FormatOptions>,
     cancel: CancelSignal,
 ) -> PgWireResult<QueryResponse> {
-    let fields = Arc::new(vector::fields(&results.schema(), format, Some(options))?);
+    let fields = Arc::new(wire::fields(&results.schema(), format, Some(options))?);
     let row_fields = Arc::clone(&fields);
     let id = results.query_id().unwrap_or_default().to_string();
     let rows = cancellable(results, cancel).flat_map(move |batch| match batch {
@@ -50,7 +50,7 @@ pub fn rows_response(
     format: &Format,
     options: Arc<FormatOptions>,
 ) -> PgWireResult<QueryResponse> {
-    let fields = Arc::new(vector::fields(schema, format, Some(options))?);
+    let fields = Arc::new(wire::fields(schema, format, Some(options))?);
     let row_fields = Arc::clone(&fields);
     let rows = stream::iter(batches)
         .flat_map(move |batch| stream::iter(encode_batch(Arc::clone(&row_fields), batch)));
@@ -64,7 +64,7 @@ fn encode_batch(
     fields: Arc<Vec<FieldInfo>>,
     batch: RecordBatch,
 ) -> Vec<PgWireResult<pgwire::messages::data::DataRow>> {
-    match vector::batch(batch) {
+    match wire::batch(batch) {
         Ok(batch) => encode_recordbatch(fields, batch).collect(),
         Err(e) => vec![Err(pgwire::error::PgWireError::ApiError(Box::new(e)))],
     }

@@ -14,6 +14,6 @@ mod server;
 mod settings;
 mod startup;
 mod statement;
-mod vector;
+mod wire;
 
 pub use server::{PgServer, PgServerConfig};

@@ -123,12 +123,12 @@ impl QueryParser for StatementParser {
         match (&prepared.plan, &prepared.action) {
             (Some(plan), _) => {
                 let schema = Session::result_schema(plan);
-                crate::vector::fields(&schema, format.unwrap_or(&Format::UnifiedText), None)
+                crate::wire::fields(&schema, format.unwrap_or(&Format::UnifiedText), None)
             }
             (None, Action::Show(name)) => Ok(show_fields(name)),
             (None, Action::Fetch { .. }) => match &prepared.cursor_schema {
                 Some(schema) => {
-                    crate::vector::fields(schema, format.unwrap_or(&Format::UnifiedText), None)
+                    crate::wire::fields(schema, format.unwrap_or(&Format::UnifiedText), None)
                 }
                 None => Ok(Vec::new()),
             },

@@ -146,7 +146,7 @@ const BLACKLIST_SQL_MAPPING: &[(&str, &str)] = &[
         WHERE pol.polrelid = $1 ORDER BY 1;",
 "SELECT
    NULL::TEXT AS polname,
-   NULL::TEXT AS polpermissive,
+   NULL::BOOLEAN AS polpermissive,
    NULL::TEXT AS array_to_string,
    NULL::TEXT AS pg_get_expr_1,
    NULL::TEXT AS pg_get_expr_2,
@@ -175,14 +175,14 @@ const BLACKLIST_SQL_MAPPING: &[(&str, &str)] = &[
         ORDER BY nsp, stxname;",
 "SELECT
    NULL::INT AS oid,
-   NULL::TEXT AS stxrelid,
+   NULL::INT AS stxrelid,
    NULL::TEXT AS nsp,
    NULL::TEXT AS stxname,
    NULL::TEXT AS columns,
    NULL::BOOLEAN AS ndist_enabled,
    NULL::BOOLEAN AS deps_enabled,
    NULL::BOOLEAN AS mcv_enabled,
-   NULL::TEXT AS stxstattarget
+   NULL::INT AS stxstattarget
  WHERE false"
     ),
 
@@ -287,6 +287,36 @@ const BLACKLIST_SQL_MAPPING: &[(&str, &str)] = &[
            AND u.tgparentid = 0
      ORDER BY a.depth LIMIT 1)",
         "NULL"
+    ),
+
+    // asyncpg -- type introspection: a domain's base type (lakegate addition).
+    //
+    // Blocked by: a recursive CTE correlated with the outer row, inside a scalar
+    //   subquery. A partial replacement: the domain's own base type, exact for domains
+    //   over base types, which are all the domains there are here (no user types exist).
+    (
+        "(WITH RECURSIVE typebases(oid, depth) AS (
+                    SELECT
+                        t2.typbasetype      AS oid,
+                        0                   AS depth
+                    FROM
+                        pg_type t2
+                    WHERE
+                        t2.oid = t.oid
+
+                    UNION ALL
+
+                    SELECT
+                        t2.typbasetype      AS oid,
+                        tb.depth + 1        AS depth
+                    FROM
+                        pg_type t2,
+                        typebases tb
+                    WHERE
+                       tb.oid = t2.oid
+                       AND t2.typbasetype != 0
+               ) SELECT oid FROM typebases ORDER BY depth DESC LIMIT 1)",
+        "t.typbasetype"
     )
 ];
 
@@ -528,7 +558,7 @@ mod tests {
 
         let expected_sql = r#"SELECT
    NULL::TEXT AS polname,
-   NULL::TEXT AS polpermissive,
+   NULL::BOOLEAN AS polpermissive,
    NULL::TEXT AS array_to_string,
    NULL::TEXT AS pg_get_expr_1,
    NULL::TEXT AS pg_get_expr_2,

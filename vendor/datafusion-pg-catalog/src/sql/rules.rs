@@ -924,7 +924,9 @@ const REG_CAST_SPECS: &[RegCastSpec] = &[
     // regproc: function name -> pg_proc.oid
     RegCastSpec {
         type_name: "regproc",
-        query: "SELECT oid FROM pg_catalog.pg_proc WHERE proname = $1",
+        // lakegate: `'pg_catalog.array_in'::regproc` (pgjdbc) names the function with its
+        // schema; the last part is the function's name.
+        query: "SELECT oid FROM pg_catalog.pg_proc CROSS JOIN (SELECT parse_ident($1::TEXT) AS parts) WHERE proname = parts[CAST(array_length(parts, 1) AS BIGINT)] ORDER BY oid",
     },
 ];
 
@@ -1041,19 +1043,6 @@ impl VisitorMut for RewriteRegCastToSubqueryVisitor<'_> {
             && Self::is_name_operand(operand)
             && let Some(template) = self.templates.get(&Self::normalize_type_name(data_type))
         {
-            // lakegate: the regproc columns of `pg_type` (`typinput = 'array_in'::regproc`,
-            // as pgjdbc and Npgsql ask) hold function names, so a function name literal
-            // stays the bare name rather than becoming an OID it cannot be compared with.
-            if Self::normalize_type_name(data_type) == "regproc"
-                && let Expr::Value(ValueWithSpan {
-                    value: Value::SingleQuotedString(name),
-                    ..
-                }) = operand.as_ref()
-            {
-                let bare = name.rsplit('.').next().unwrap_or(name).to_string();
-                *expr = Expr::Value(Value::SingleQuotedString(bare).with_empty_span());
-                return ControlFlow::Continue(());
-            }
             *expr = if let Some(lit) = Self::numeric_string_to_literal(operand) {
                 lit
             } else {

@@ -1,6 +1,13 @@
-//! `int2vector` columns (`pg_index.indkey`) are arrays in the engine, so they can be
-//! subscripted and unnested; PostgreSQL clients read them as space-separated text (`1 2`),
-//! which psqlODBC parses. They are turned into that text here, at the wire.
+//! Result columns as PostgreSQL clients expect them, where the engine's types or names
+//! differ:
+//! - `int2vector` columns (`pg_index.indkey`) are arrays in the engine, so they can be
+//!   subscripted and unnested; clients read them as space-separated text (`1 2`), which
+//!   psqlODBC parses, typed `int2vector`.
+//! - Unsigned 64-bit counts (`row_number()`) are `bigint`, as PostgreSQL types them.
+//! - JSON text (`json_build_object`) is `json`.
+//! - OIDs typed `regclass`, `regtype` … (PostgreSQL writes those as names) are `oid`.
+//! - Names the engine had to make unique (PostgreSQL allows two columns of one name) are
+//!   sent as the client wrote them.
 
 use std::sync::Arc;
 
@@ -11,14 +18,14 @@ use pgwire::api::results::FieldInfo;
 use pgwire::error::PgWireResult;
 use pgwire::types::format::FormatOptions;
 
-use lakegate_gateway::VECTOR;
 use lakegate_gateway::arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use lakegate_gateway::arrow::compute::cast;
 use lakegate_gateway::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use lakegate_gateway::arrow::error::ArrowError;
 use lakegate_gateway::arrow::record_batch::RecordBatch;
+use lakegate_gateway::{VECTOR, wire_name};
 
-/// Row description fields: vectors are `int2vector`, everything else as arrow-pg types it.
+/// Row description fields.
 pub fn fields(
     schema: &Schema,
     format: &Format,
@@ -29,15 +36,21 @@ pub fn fields(
         .into_iter()
         .zip(schema.fields())
         .map(|(info, field)| {
-            if !is_vector(field) {
-                return info;
-            }
+            let datatype = if is_vector(field) {
+                Type::INT2_VECTOR
+            } else if field.extension_type_name() == Some(JSON) {
+                Type::JSON
+            } else if REGISTERED.contains(info.datatype()) {
+                Type::OID
+            } else {
+                info.datatype().clone()
+            };
             let options = Arc::clone(info.format_options());
             FieldInfo::new(
-                info.name().to_string(),
+                wire_name(info.name()).to_string(),
                 None,
                 None,
-                Type::INT2_VECTOR,
+                datatype,
                 info.format(),
             )
             .with_format_options(options)
@@ -45,11 +58,25 @@ pub fn fields(
         .collect())
 }
 
+/// OID alias types: PostgreSQL writes their values as names, the engine holds the OIDs,
+/// which are sent, and typed, as `oid`.
+const REGISTERED: [Type; 6] = [
+    Type::REGCLASS,
+    Type::REGTYPE,
+    Type::REGPROC,
+    Type::REGNAMESPACE,
+    Type::REGPROCEDURE,
+    Type::REGROLE,
+];
+
+/// Arrow's extension name for JSON text.
+const JSON: &str = "arrow.json";
+
 fn is_vector(field: &Field) -> bool {
     field.metadata().contains_key(VECTOR) && matches!(field.data_type(), DataType::List(_))
 }
 
-/// The schema as sent: vectors are text.
+/// The schema as sent: vectors are text, unsigned counts signed.
 pub fn schema(schema: &Schema) -> SchemaRef {
     let fields: Vec<Field> = schema
         .fields()
@@ -57,6 +84,8 @@ pub fn schema(schema: &Schema) -> SchemaRef {
         .map(|f| {
             if is_vector(f) {
                 Field::new(f.name(), DataType::Utf8, f.is_nullable())
+            } else if f.data_type() == &DataType::UInt64 {
+                Field::new(f.name(), DataType::Int64, f.is_nullable())
             } else {
                 f.as_ref().clone()
             }
@@ -67,7 +96,8 @@ pub fn schema(schema: &Schema) -> SchemaRef {
 
 /// The batch as sent.
 pub fn batch(batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
-    if !batch.schema().fields().iter().any(|f| is_vector(f)) {
+    let unchanged = |f: &Field| !is_vector(f) && f.data_type() != &DataType::UInt64;
+    if batch.schema().fields().iter().all(|f| unchanged(f)) {
         return Ok(batch);
     }
     let columns = batch
@@ -78,6 +108,8 @@ pub fn batch(batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
         .map(|(field, column)| {
             if is_vector(field) {
                 text(column)
+            } else if field.data_type() == &DataType::UInt64 {
+                cast(column, &DataType::Int64)
             } else {
                 Ok(Arc::clone(column))
             }
