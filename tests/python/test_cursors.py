@@ -58,3 +58,14 @@ def test_cursor_errors_and_guard(analyst, lakegate):
     with pytest.raises(errors.InsufficientPrivilege):
         analyst.execute("FETCH BACKWARD 1 FROM d")
     assert analyst.execute("FETCH 1 FROM d").fetchall() == [(1,)]
+
+
+def test_move_skips_rows(analyst):
+    rows = analyst.execute(f"SELECT pcn FROM {T} ORDER BY pcn").fetchall()
+    analyst.execute(f"DECLARE m CURSOR FOR SELECT pcn FROM {T} ORDER BY pcn")
+    assert analyst.execute("MOVE 3 IN m").statusmessage == "MOVE 3"
+    assert analyst.execute("FETCH 1 FROM m").fetchall() == rows[3:4]
+    assert analyst.execute("MOVE ALL FROM m;").statusmessage == f"MOVE {len(rows) - 4}"
+    assert analyst.execute("FETCH 1 FROM m").fetchall() == []
+    with pytest.raises(errors.InvalidCursorName):
+        analyst.execute("MOVE 1 IN nope")

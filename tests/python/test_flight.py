@@ -52,6 +52,11 @@ def test_a_query_streams_exactly_what_the_persona_may_see(as_):
     assert all(v.startswith("XX00 ") for v in table.column("vrm").to_pylist())
 
 
+def test_columns_are_named_as_in_postgresql(as_):
+    table = as_("analyst").query(f"SELECT count(*), 1, 2, max(amount) FROM {T}")
+    assert table.schema.names == ["count", "?column?", "?column?", "max"]
+
+
 def test_flight_info_has_the_schema_no_location_and_unknown_size(as_):
     client = as_("analyst")
     info = client.info(command("CommandStatementQuery", field(1, f"SELECT pcn, amount FROM {T}")))

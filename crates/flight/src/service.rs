@@ -329,11 +329,12 @@ fn answer(action: Action) -> Result<RecordBatch, QueryError> {
             None => Err(QueryError::UnknownSetting(name)),
         },
         Action::Unsupported(what) => Err(QueryError::Unsupported(what)),
-        Action::Declare { .. } | Action::Fetch { .. } | Action::CloseCursor(_) => {
-            Err(QueryError::Unsupported(
-                "SQL cursors over Flight SQL (results already stream batch by batch)".to_string(),
-            ))
-        }
+        Action::Declare { .. }
+        | Action::Fetch { .. }
+        | Action::Move { .. }
+        | Action::CloseCursor(_) => Err(QueryError::Unsupported(
+            "SQL cursors over Flight SQL (results already stream batch by batch)".to_string(),
+        )),
         Action::CopyOut(_) => Err(QueryError::Unsupported(
             "COPY over Flight SQL (run the query itself: results are already Arrow)".to_string(),
         )),

@@ -4,10 +4,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use datafusion::sql::sqlparser::ast::{Ident, ObjectName};
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 use lakegate_engine::Engine;
 use lakegate_lake::{Lake, Sidecar};
-use lakegate_policy::guard::{Action, classify};
+use lakegate_policy::guard::{Action, MOVE, classify};
 use lakegate_policy::{Policy, Principal};
 use moka::future::Cache;
 
@@ -30,6 +31,24 @@ pub struct GatewayParts {
 struct PolicyState {
     policy: Policy,
     version: u64,
+}
+
+/// `MOVE …` or `FETCH …` (one statement) as the parser knows it, `FETCH … FROM name`
+/// (PostgreSQL lets clients leave out the `FROM`: asyncpg's `MOVE FORWARD 5 portal`), and
+/// whether it was a `MOVE`.
+fn cursor_statement(sql: &str) -> Option<(String, bool)> {
+    let trimmed = sql.trim().trim_end_matches(';');
+    let mut words: Vec<&str> = trimmed.split_whitespace().collect();
+    let first = words.first()?.to_ascii_uppercase();
+    if !matches!(first.as_str(), "MOVE" | "FETCH") || trimmed.contains(';') || words.len() < 2 {
+        return None;
+    }
+    let before_name = words[words.len() - 2].to_ascii_uppercase();
+    if !matches!(before_name.as_str(), "FROM" | "IN") {
+        words.insert(words.len() - 1, "FROM");
+    }
+    words[0] = "FETCH";
+    Some((words.join(" "), first == "MOVE"))
 }
 
 /// The startup user that means "whoever the token says".
@@ -105,6 +124,9 @@ impl Gateway {
     /// Parses SQL (PostgreSQL dialect, with the rewrites drivers' catalog queries need).
     /// Statements too large or too deeply nested to process safely are refused first.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>, QueryError> {
+        if let Some((fetch, moving)) = cursor_statement(sql) {
+            return self.parse_fetch(&fetch, moving);
+        }
         crate::complexity::check(sql)?;
         let mut statements = self
             .parser
@@ -112,6 +134,20 @@ impl Gateway {
             .map_err(|e| QueryError::Syntax(e.to_string()))?;
         crate::rewrite::rewrite(&mut statements);
         crate::colname::name_columns(sql, &mut statements);
+        Ok(statements)
+    }
+
+    /// A `FETCH`, or a `MOVE` written as one and marked to skip the rows.
+    fn parse_fetch(&self, fetch: &str, moving: bool) -> Result<Vec<Statement>, QueryError> {
+        let mut statements = self
+            .parser
+            .parse(fetch)
+            .map_err(|e| QueryError::Syntax(e.to_string()))?;
+        for statement in &mut statements {
+            if let (Statement::Fetch { into, .. }, true) = (&mut *statement, moving) {
+                *into = Some(ObjectName::from(vec![Ident::new(MOVE)]));
+            }
+        }
         Ok(statements)
     }
 
@@ -168,5 +204,23 @@ impl Gateway {
     /// The database name clients see.
     pub fn database(&self) -> &str {
         self.engine.database()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cursor_statement;
+
+    #[test]
+    fn move_and_fetch_take_the_from_clients_leave_out() {
+        assert_eq!(
+            cursor_statement("MOVE FORWARD 5 c;"),
+            Some(("FETCH FORWARD 5 FROM c".to_string(), true))
+        );
+        assert_eq!(
+            cursor_statement("fetch 2 in c"),
+            Some(("FETCH 2 in c".to_string(), false))
+        );
+        assert_eq!(cursor_statement("SELECT 1; MOVE 1 c"), None);
     }
 }

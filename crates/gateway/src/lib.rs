@@ -19,7 +19,6 @@ mod stream;
 mod tls;
 
 pub use audit::{AuditEntry, AuditLog, Caller, Outcome};
-pub use colname::wire_name;
 pub use config::{ClaimMapping, IdentityConfig};
 pub use error::{AuthError, QueryError};
 pub use gateway::{Gateway, GatewayParts};

@@ -7,6 +7,8 @@ use std::task::{Context, Poll};
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use crate::colname::wire_name;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::Stream;
 
@@ -100,12 +102,16 @@ impl Stream for QueryStream {
     }
 }
 
-/// `schema` with view types replaced by their plain forms.
+/// `schema` with view types replaced by their plain forms, and columns named as the
+/// client wrote them (the engine's names are unique; PostgreSQL's need not be).
 pub(crate) fn plain_schema(schema: &Schema) -> SchemaRef {
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| f.as_ref().clone().with_data_type(plain_type(f.data_type())))
+        .map(|f| {
+            let field = f.as_ref().clone().with_name(wire_name(f.name()));
+            field.with_data_type(plain_type(f.data_type()))
+        })
         .collect();
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }

@@ -147,6 +147,16 @@ impl QueryHandler {
                 return self.declare(request, &name, &query, audit).await;
             }
             Ok(Action::Fetch { name, rows }) => self.fetch(client, &request, &name, rows).await,
+            Ok(Action::Move { name, rows }) => request
+                .connection
+                .cursors
+                .fetch(&name, rows)
+                .await
+                .map(|(_, batches)| {
+                    let moved: usize = batches.iter().map(|b| b.num_rows()).sum();
+                    Response::Execution(Tag::new("MOVE").with_rows(moved))
+                })
+                .map_err(|e| cursor_error(&e)),
             Ok(Action::CloseCursor(name)) => request
                 .connection
                 .cursors

@@ -6,8 +6,6 @@
 //! - Unsigned 64-bit counts (`row_number()`) are `bigint`, as PostgreSQL types them.
 //! - JSON text (`json_build_object`) is `json`.
 //! - OIDs typed `regclass`, `regtype` … (PostgreSQL writes those as names) are `oid`.
-//! - Names the engine had to make unique (PostgreSQL allows two columns of one name) are
-//!   sent as the client wrote them.
 
 use std::sync::Arc;
 
@@ -18,12 +16,12 @@ use pgwire::api::results::FieldInfo;
 use pgwire::error::PgWireResult;
 use pgwire::types::format::FormatOptions;
 
+use lakegate_gateway::VECTOR;
 use lakegate_gateway::arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use lakegate_gateway::arrow::compute::cast;
 use lakegate_gateway::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use lakegate_gateway::arrow::error::ArrowError;
 use lakegate_gateway::arrow::record_batch::RecordBatch;
-use lakegate_gateway::{VECTOR, wire_name};
 
 /// Row description fields.
 pub fn fields(
@@ -46,14 +44,8 @@ pub fn fields(
                 info.datatype().clone()
             };
             let options = Arc::clone(info.format_options());
-            FieldInfo::new(
-                wire_name(info.name()).to_string(),
-                None,
-                None,
-                datatype,
-                info.format(),
-            )
-            .with_format_options(options)
+            FieldInfo::new(info.name().to_string(), None, None, datatype, info.format())
+                .with_format_options(options)
         })
         .collect())
 }

@@ -46,6 +46,11 @@ pub enum Action {
         name: String,
         rows: Option<u64>,
     },
+    /// `MOVE [FORWARD] n | ALL | NEXT IN name`: skip rows, `None` meaning all remaining.
+    Move {
+        name: String,
+        rows: Option<u64>,
+    },
     /// `CLOSE name`, or `CLOSE ALL` when `None`.
     CloseCursor(Option<String>),
     /// A valid statement lakegate does not implement yet (e.g. cursors).
@@ -62,6 +67,9 @@ pub enum Transaction {
     Release,
     RollbackToSavepoint,
 }
+
+/// The parser has no `MOVE`: the gateway parses `MOVE …` as `FETCH … INTO` this marker.
+pub const MOVE: &str = "lakegate_move";
 
 /// Table functions a query may call: they generate rows and read nothing.
 const TABLE_FUNCTIONS: &[&str] = &[
@@ -130,11 +138,18 @@ pub fn classify(statement: &Statement) -> Result<Action, Forbidden> {
         Statement::Copy { .. } => Err(Forbidden::CopyFile),
         Statement::Declare { stmts } => declare(stmts),
         Statement::Fetch {
-            name, direction, ..
-        } => Ok(Action::Fetch {
-            name: name.value.clone(),
-            rows: fetch_rows(direction)?,
-        }),
+            name,
+            direction,
+            into,
+            ..
+        } => {
+            let (name, rows) = (name.value.clone(), fetch_rows(direction)?);
+            match into {
+                None => Ok(Action::Fetch { name, rows }),
+                Some(target) if target.to_string() == MOVE => Ok(Action::Move { name, rows }),
+                Some(_) => Err(Forbidden::Statement("FETCH INTO".to_string())),
+            }
+        }
         Statement::Close { cursor } => Ok(Action::CloseCursor(match cursor {
             CloseCursor::All => None,
             CloseCursor::Specific { name } => Some(name.value.clone()),
