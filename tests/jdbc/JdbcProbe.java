@@ -62,6 +62,14 @@ public class JdbcProbe {
             try (ResultSet rs = meta.getTypeInfo()) {
                 while (rs.next()) print("type", rs.getString("TYPE_NAME"), String.valueOf(rs.getInt("DATA_TYPE")));
             }
+            try (Statement st = conn.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT ward_code, upper(ward_name) AS name FROM unrestricted_raw_zone.wards")) {
+                java.sql.ResultSetMetaData md = rs.getMetaData();
+                for (int i = 1; i <= md.getColumnCount(); i++) {
+                    print("result_column", md.getColumnName(i), md.getSchemaName(i) + "." + md.getTableName(i),
+                          String.valueOf(md.isNullable(i)));
+                }
+            }
             String sql = "SELECT count(*) FROM " + args[2] + "." + args[3] + " WHERE " + args[4] + " = ?";
             try (PreparedStatement ps = conn.prepareStatement(sql)) {
                 for (int i = 0; i < 8; i++) {

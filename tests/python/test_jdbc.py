@@ -56,6 +56,8 @@ def test_metadata_prepared_statements_and_fetch_size_as_the_analyst(probe, lakeg
     assert facts["imported_key"] == [["ward_code", "unrestricted_raw_zone.wards", "ward_code",
                                       "liberator_pcn_tickets_ward_code_fkey"]]
     assert ["parking_raw_zone.liberator_pcn_tickets", "ward_code"] in facts["exported_key"]
+    # Row descriptions name each column's table, which pgjdbc looks up for result metadata.
+    assert facts["result_column"] == [["ward_code", ".wards", "1"], ["name", ".", "2"]]
     types = {name: int(code) for name, code in facts["type"]}
     assert types["int8"] == -5 and types["text"] == 12 and types["timestamptz"] == 93 and types["numeric"] == 2
 

@@ -11,8 +11,11 @@ use datafusion::sql::parser::Statement as DfStatement;
 
 use lakegate_policy::TableRules;
 
+use tokio::sync::OnceCell;
+
 use crate::audit::{AuditEntry, Outcome};
 use crate::error::QueryError;
+use crate::origin::{Origin, RelationOids, origins, relation_oids};
 use crate::stream::{QueryStream, plain_schema};
 use crate::{LogicalPlan, ParamValues, Statement};
 
@@ -33,6 +36,8 @@ pub struct VisibleTable {
 pub struct Session {
     ctx: Arc<SessionContext>,
     rules: Arc<BTreeMap<String, TableRules>>,
+    /// `pg_class` OIDs of the session's relations, read once.
+    oids: Arc<OnceCell<RelationOids>>,
 }
 
 impl Session {
@@ -40,6 +45,7 @@ impl Session {
         Session {
             ctx: Arc::new(ctx),
             rules: Arc::new(rules),
+            oids: Arc::new(OnceCell::new()),
         }
     }
 
@@ -121,6 +127,12 @@ impl Session {
         plain_schema(plan.schema().as_arrow())
     }
 
+    /// Each result column's table OID and attribute number, where it is a table's column.
+    pub async fn column_origins(&self, plan: &LogicalPlan) -> Vec<Origin> {
+        let oids = self.oids.get_or_init(|| relation_oids(&self.ctx)).await;
+        origins(plan, oids)
+    }
+
     /// Runs a plan, binding parameters first, and streams its batches. The audit entry is
     /// finished by the stream (or here, if the plan cannot start).
     pub async fn execute(
@@ -136,8 +148,9 @@ impl Session {
                 .map(|t| (t.clone(), self.rules.get(t).cloned()))
                 .collect(),
         );
+        let origins = self.column_origins(&plan).await;
         match self.start(plan, params, &tables).await {
-            Ok(stream) => Ok(QueryStream::new(stream, tables, audit)),
+            Ok(stream) => Ok(QueryStream::new(stream, tables, origins, audit)),
             Err(e) => {
                 audit.finish(Outcome::of(&e), 0, Some(&e));
                 Err(e)

@@ -9,6 +9,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use crate::colname::wire_name;
+use crate::origin::Origin;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::Stream;
 
@@ -22,6 +23,7 @@ pub struct QueryStream {
     inner: SendableRecordBatchStream,
     schema: SchemaRef,
     tables: Vec<String>,
+    origins: Vec<Origin>,
     rows: u64,
     /// Written when the stream ends, fails, or is dropped (the client went away).
     audit: Option<AuditEntry>,
@@ -31,6 +33,7 @@ impl QueryStream {
     pub(crate) fn new(
         inner: SendableRecordBatchStream,
         tables: Vec<String>,
+        origins: Vec<Origin>,
         audit: AuditEntry,
     ) -> QueryStream {
         let schema = plain_schema(&inner.schema());
@@ -38,6 +41,7 @@ impl QueryStream {
             inner,
             schema,
             tables,
+            origins,
             rows: 0,
             audit: Some(audit),
         }
@@ -57,6 +61,11 @@ impl QueryStream {
     /// The schema every batch has.
     pub fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)
+    }
+
+    /// Each column's table OID and attribute number, where it is a table's column.
+    pub fn origins(&self) -> &[Origin] {
+        &self.origins
     }
 
     /// The tables the query reads (`schema.table`).

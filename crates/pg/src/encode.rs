@@ -30,7 +30,12 @@ pub fn query_response(
     options: Arc<FormatOptions>,
     cancel: CancelSignal,
 ) -> PgWireResult<QueryResponse> {
-    let fields = Arc::new(wire::fields(&results.schema(), format, Some(options))?);
+    let fields = Arc::new(wire::fields(
+        &results.schema(),
+        results.origins(),
+        format,
+        Some(options),
+    )?);
     let row_fields = Arc::clone(&fields);
     let id = results.query_id().unwrap_or_default().to_string();
     let rows = cancellable(results, cancel).flat_map(move |batch| match batch {
@@ -50,7 +55,7 @@ pub fn rows_response(
     format: &Format,
     options: Arc<FormatOptions>,
 ) -> PgWireResult<QueryResponse> {
-    let fields = Arc::new(wire::fields(schema, format, Some(options))?);
+    let fields = Arc::new(wire::fields(schema, &[], format, Some(options))?);
     let row_fields = Arc::clone(&fields);
     let rows = stream::iter(batches)
         .flat_map(move |batch| stream::iter(encode_batch(Arc::clone(&row_fields), batch)));

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use arrow_pg::datatypes::into_pg_type;
 use async_trait::async_trait;
 use lakegate_gateway::arrow::datatypes::{DataType, SchemaRef};
-use lakegate_gateway::{Action, Gateway, LogicalPlan, Outcome, QueryError, Session, Statement};
+use lakegate_gateway::{
+    Action, Gateway, LogicalPlan, Origin, Outcome, QueryError, Session, Statement,
+};
 use pgwire::api::portal::Format;
 use pgwire::api::results::FieldInfo;
 use pgwire::api::stmt::QueryParser;
@@ -23,6 +25,8 @@ pub struct Prepared {
     pub statement: Statement,
     pub action: Action,
     pub plan: Option<LogicalPlan>,
+    /// Each result column's table OID and attribute number, where it has them.
+    pub origins: Vec<Origin>,
     /// For `FETCH`: the columns of the cursor it reads, known once the cursor is declared.
     pub cursor_schema: Option<SchemaRef>,
 }
@@ -80,26 +84,27 @@ impl QueryParser for StatementParser {
             Action::Fetch { name, .. } => connection.cursors.schema(name).await,
             _ => None,
         };
-        let plan = match action {
+        let (plan, origins) = match action {
             Action::Query => {
                 let session = self
                     .gateway
                     .session(&connection.identity.principal)
                     .await
                     .map_err(|e| query_error(&e))?;
-                Some(
-                    session
-                        .plan(&statement)
-                        .await
-                        .map_err(|e| query_error(&e))?,
-                )
+                let plan = session
+                    .plan(&statement)
+                    .await
+                    .map_err(|e| query_error(&e))?;
+                let origins = session.column_origins(&plan).await;
+                (Some(plan), origins)
             }
-            _ => None,
+            _ => (None, Vec::new()),
         };
         Ok(Some(Prepared {
             statement,
             action,
             plan,
+            origins,
             cursor_schema,
         }))
     }
@@ -123,12 +128,13 @@ impl QueryParser for StatementParser {
         match (&prepared.plan, &prepared.action) {
             (Some(plan), _) => {
                 let schema = Session::result_schema(plan);
-                crate::wire::fields(&schema, format.unwrap_or(&Format::UnifiedText), None)
+                let format = format.unwrap_or(&Format::UnifiedText);
+                crate::wire::fields(&schema, &prepared.origins, format, None)
             }
             (None, Action::Show(name)) => Ok(show_fields(name)),
             (None, Action::Fetch { .. }) => match &prepared.cursor_schema {
                 Some(schema) => {
-                    crate::wire::fields(schema, format.unwrap_or(&Format::UnifiedText), None)
+                    crate::wire::fields(schema, &[], format.unwrap_or(&Format::UnifiedText), None)
                 }
                 None => Ok(Vec::new()),
             },

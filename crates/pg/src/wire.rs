@@ -16,16 +16,18 @@ use pgwire::api::results::FieldInfo;
 use pgwire::error::PgWireResult;
 use pgwire::types::format::FormatOptions;
 
-use lakegate_gateway::VECTOR;
 use lakegate_gateway::arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use lakegate_gateway::arrow::compute::cast;
 use lakegate_gateway::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use lakegate_gateway::arrow::error::ArrowError;
 use lakegate_gateway::arrow::record_batch::RecordBatch;
+use lakegate_gateway::{Origin, VECTOR};
 
-/// Row description fields.
+/// Row description fields, with each column's table OID and attribute number where it
+/// has them.
 pub fn fields(
     schema: &Schema,
+    origins: &[Origin],
     format: &Format,
     options: Option<Arc<FormatOptions>>,
 ) -> PgWireResult<Vec<FieldInfo>> {
@@ -33,7 +35,9 @@ pub fn fields(
     Ok(fields
         .into_iter()
         .zip(schema.fields())
-        .map(|(info, field)| {
+        .enumerate()
+        .map(|(i, (info, field))| {
+            let origin = origins.get(i).copied().flatten();
             let datatype = if is_vector(field) {
                 Type::INT2_VECTOR
             } else if field.extension_type_name() == Some(JSON) {
@@ -44,8 +48,14 @@ pub fn fields(
                 info.datatype().clone()
             };
             let options = Arc::clone(info.format_options());
-            FieldInfo::new(info.name().to_string(), None, None, datatype, info.format())
-                .with_format_options(options)
+            FieldInfo::new(
+                info.name().to_string(),
+                origin.map(|(table, _)| table),
+                origin.map(|(_, column)| column),
+                datatype,
+                info.format(),
+            )
+            .with_format_options(options)
         })
         .collect())
 }
