@@ -564,3 +564,47 @@ fn psql_fetch_count_pages_through_a_cursor() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().count(), ROWS / 7);
 }
+
+#[test]
+fn ctrl_c_cancels_a_long_query_and_the_server_keeps_serving() {
+    let demo = Demo::new();
+    let server = demo.serve();
+    let token = demo.parking_token();
+    let tickets = "parking_raw_zone.liberator_pcn_tickets";
+    let endless = format!("SELECT count(*) FROM {tickets} a, {tickets} b, {tickets} c");
+    let child = server
+        .psql_command("token", &token, "require", &["-c", &endless])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("psql starts");
+    // Wait until the query runs: this principal then has two active connections, that one
+    // and the one asking.
+    let running = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while stdout(&server.psql(&token, "require", running)).trim() != "2" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the query never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // What Ctrl-C sends: psql answers SIGINT with a CancelRequest.
+    let signal = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(signal.success());
+    let out = child.wait_with_output().expect("psql ends");
+    assert!(
+        stderr(&out).contains("canceling statement due to user request"),
+        "{}",
+        stderr(&out)
+    );
+    let after = server.psql(
+        &token,
+        "require",
+        &format!("SELECT count(*) > 0 FROM {tickets}"),
+    );
+    assert_eq!(stdout(&after).trim(), "t", "{}", stderr(&after));
+}

@@ -158,12 +158,20 @@ impl Server {
     }
 
     pub fn psql_as(&self, user: &str, token: &str, sslmode: &str, args: &[&str]) -> Output {
+        self.psql_command(user, token, sslmode, args)
+            .output()
+            .expect("psql is installed (scripts/test installs postgresql-client)")
+    }
+
+    /// psql as `user`, not yet started.
+    pub fn psql_command(&self, user: &str, token: &str, sslmode: &str, args: &[&str]) -> Command {
         let conn = format!(
             "host={} port={} dbname=lake user={user} sslmode={sslmode} connect_timeout=10",
             self.pg.ip(),
             self.pg.port()
         );
-        Command::new("psql")
+        let mut command = Command::new("psql");
+        command
             .arg(conn)
             .args([
                 "-X",
@@ -176,9 +184,8 @@ impl Server {
             ])
             .args(args)
             .env("PGPASSWORD", token)
-            .env("PGCONNECT_TIMEOUT", "10")
-            .output()
-            .expect("psql is installed (scripts/test installs postgresql-client)")
+            .env("PGCONNECT_TIMEOUT", "10");
+        command
     }
 }
 

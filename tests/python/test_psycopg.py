@@ -192,3 +192,21 @@ def test_result_columns_are_named_as_postgresql_names_them(lakegate, binary):
         assert [c.name for c in cur.description] == [
             "count", "?column?", "text", "int4", "current_user", "case", "most"]
         assert cur.fetchone()[4] == "pat.parking"
+
+
+def test_pg_stat_activity_lists_only_the_principals_own_connections(lakegate):
+    # A subject of its own: other tests' connections are not this test's to count.
+    secret = lakegate.token("ada.activity", ["parking"], ["analyst"])
+    kw = lakegate.dsn(secret)
+    with psycopg.connect(**kw, autocommit=True, application_name="first") as first, \
+            psycopg.connect(**kw, autocommit=True, application_name="second") as second, \
+            connect(lakegate, lakegate.engineer(), autocommit=True) as other:
+        first.execute("SELECT 42")
+        other.execute("SELECT 43")
+        rows = second.execute("SELECT usename, application_name, state, query FROM pg_stat_activity "
+                              "ORDER BY pid").fetchall()
+        assert [(u, a, s) for u, a, s, _ in rows] == [
+            ("ada.activity", "first", "idle"), ("ada.activity", "second", "active")]
+        assert "42" in rows[0][3] and not any("43" in q for *_, q in rows)
+    with connect(lakegate, secret, autocommit=True) as again:
+        assert again.execute("SELECT count(*) FROM pg_catalog.pg_stat_activity").fetchone() == (1,)

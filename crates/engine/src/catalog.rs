@@ -1,5 +1,5 @@
-//! `pg_catalog` as datafusion-pg-catalog builds it from the principal's tables, with what
-//! the lake adds: its comments (`pg_description`), its keys (`pg_constraint`, `pg_index`,
+//! `pg_catalog` as datafusion-pg-catalog builds it from the principal's tables, with the
+//! principal's own connections (`pg_stat_activity`) and what the lake adds: its comments (`pg_description`), its keys (`pg_constraint`, `pg_index`,
 //! and the keys' indexes in `pg_class` and `pg_attribute`), `pg_type`'s function columns
 //! as OIDs, and the settings lakegate answers (`pg_settings`).
 
@@ -16,6 +16,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 
+use crate::activity::StatActivity;
 use crate::comments::{Comments, description_rows};
 use crate::constraints::{attribute_rows, class_rows, constraint_rows, index_rows, keyed_tables};
 use crate::keys::Keys;
@@ -60,19 +61,29 @@ pub struct Lake {
 #[derive(Debug)]
 pub struct LakeCatalog {
     lake: Arc<Lake>,
+    activity: Arc<StatActivity>,
 }
 
 impl LakeCatalog {
-    pub fn new(inner: Arc<dyn SchemaProvider>, comments: Comments, keys: Arc<Keys>) -> Self {
+    pub fn new(
+        inner: Arc<dyn SchemaProvider>,
+        comments: Comments,
+        keys: Arc<Keys>,
+        activity: StatActivity,
+    ) -> Self {
         LakeCatalog {
             lake: Arc::new(Lake {
                 inner,
                 comments,
                 keys,
             }),
+            activity: Arc::new(activity),
         }
     }
 }
+
+/// A table datafusion-pg-catalog lists and leaves to us.
+const STAT_ACTIVITY: &str = "pg_stat_activity";
 
 #[async_trait]
 impl SchemaProvider for LakeCatalog {
@@ -81,6 +92,9 @@ impl SchemaProvider for LakeCatalog {
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        if name == STAT_ACTIVITY {
+            return Ok(Some(Arc::clone(&self.activity) as Arc<dyn TableProvider>));
+        }
         let Some(base) = self.lake.inner.table(name).await? else {
             return Ok(None);
         };
@@ -104,7 +118,7 @@ impl SchemaProvider for LakeCatalog {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.lake.inner.table_exist(name)
+        name == STAT_ACTIVITY || self.lake.inner.table_exist(name)
     }
 }
 

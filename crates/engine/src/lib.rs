@@ -6,6 +6,7 @@
 //! catalog, so a hidden table is absent everywhere, exactly like a missing one. All sessions
 //! share one runtime, so object stores and metadata caches (listings, footers) are shared.
 
+mod activity;
 mod barrier;
 mod catalog;
 mod claims;
@@ -24,6 +25,7 @@ mod settings;
 mod types;
 mod version;
 
+pub use activity::{Activity, Backend};
 pub use compile::{CompileError, Compiled, compile};
 pub use constraints::VECTOR;
 pub use error::EngineError;

@@ -17,6 +17,7 @@ use lakegate_lake::{Lake, LakeSnapshot, LakeTable, Sidecar, Unreadable, Unreadab
 use lakegate_policy::{Policy, Principal, TableRules};
 use tracing::error;
 
+use crate::activity::{Activity, StatActivity};
 use crate::catalog::LakeCatalog;
 use crate::claims::claim_udf;
 use crate::comments::{Comments, TableComments};
@@ -86,6 +87,7 @@ impl Engine {
         principal: &Principal,
         policy: &Policy,
         snapshot: &LakeSnapshot,
+        activity: Arc<dyn Activity>,
     ) -> Result<(SessionContext, BTreeMap<String, TableRules>), EngineError> {
         let ctx = self.empty_session();
         let catalog = ctx
@@ -133,7 +135,16 @@ impl Engine {
         if let Some(pg_catalog) = catalog.schema("pg_catalog") {
             catalog.register_schema(
                 "pg_catalog",
-                Arc::new(LakeCatalog::new(pg_catalog, comments, Arc::clone(&keys))),
+                Arc::new(LakeCatalog::new(
+                    pg_catalog,
+                    comments,
+                    Arc::clone(&keys),
+                    StatActivity {
+                        activity,
+                        subject: principal.subject.clone(),
+                        database: self.config.database.clone(),
+                    },
+                )),
             )?;
         }
         for udf in keys.udfs() {

@@ -14,6 +14,7 @@ use moka::future::Cache;
 
 use crate::Statement;
 use crate::audit::{AuditEntry, AuditLog, Caller};
+use crate::backends::Backends;
 use crate::error::{AuthError, QueryError};
 use crate::identity::{Identity, TokenVerifier};
 use crate::session::Session;
@@ -66,6 +67,7 @@ pub struct Gateway {
     audit: Arc<AuditLog>,
     sessions: Cache<SessionKey, Session>,
     parser: PostgresCompatibilityParser,
+    backends: Arc<Backends>,
 }
 
 impl Gateway {
@@ -84,7 +86,13 @@ impl Gateway {
                 .time_to_idle(Duration::from_secs(600))
                 .build(),
             parser: PostgresCompatibilityParser::new(),
+            backends: Arc::new(Backends::default()),
         }
+    }
+
+    /// The connections the server holds, for `pg_stat_activity`.
+    pub fn backends(&self) -> &Arc<Backends> {
+        &self.backends
     }
 
     /// A login, the only way a principal comes into being: verifies the token, checks that `user` is the token's user name (or the
@@ -163,7 +171,10 @@ impl Gateway {
         let key = (principal.clone(), snapshot.version, policy.version);
         self.sessions
             .try_get_with(key, async {
-                let (ctx, rules) = self.engine.session(principal, &policy.policy, &snapshot)?;
+                let activity = Arc::clone(&self.backends) as Arc<dyn lakegate_engine::Activity>;
+                let (ctx, rules) =
+                    self.engine
+                        .session(principal, &policy.policy, &snapshot, activity)?;
                 Ok::<_, lakegate_engine::EngineError>(Session::new(ctx, rules))
             })
             .await

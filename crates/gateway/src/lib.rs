@@ -7,6 +7,7 @@
 //! exists for all.
 
 mod audit;
+mod backends;
 mod colname;
 mod complexity;
 mod config;
@@ -20,6 +21,7 @@ mod stream;
 mod tls;
 
 pub use audit::{AuditEntry, AuditLog, Caller, Outcome};
+pub use backends::{BackendGuard, Backends};
 pub use config::{ClaimMapping, IdentityConfig};
 pub use error::{AuthError, QueryError};
 pub use gateway::{Gateway, GatewayParts};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
-use lakegate_gateway::{Caller, Identity};
+use lakegate_gateway::{BackendGuard, Caller, Identity};
 use pgwire::api::{ClientInfo, ConnectionGuard, ConnectionHandle};
 use pgwire::error::PgWireResult;
 
@@ -22,6 +22,8 @@ pub struct Connection {
     /// The client's address, for the audit log.
     pub client: String,
     pub cursors: Cursors,
+    /// This connection's row in `pg_stat_activity`.
+    pub backend: BackendGuard,
     cancel: Arc<ConnectionHandle>,
     _registered: ConnectionGuard,
 }
@@ -30,6 +32,7 @@ impl Connection {
     pub fn new(
         identity: Identity,
         client: String,
+        backend: BackendGuard,
         cancel: Arc<ConnectionHandle>,
         registered: ConnectionGuard,
     ) -> Self {
@@ -37,6 +40,7 @@ impl Connection {
             identity,
             client,
             cursors: Cursors::default(),
+            backend,
             cancel,
             _registered: registered,
         }

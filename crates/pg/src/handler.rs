@@ -125,8 +125,27 @@ struct Request<'a> {
 }
 
 impl QueryHandler {
-    /// Answers one statement, given the guard's decision, and writes its audit line.
+    /// Answers one statement, shown `active` in `pg_stat_activity` meanwhile.
     async fn respond<C>(
+        &self,
+        client: &mut C,
+        action: Result<Action, QueryError>,
+        request: Request<'_>,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let backend = &request.connection.backend;
+        backend.active(&request.statement.to_string());
+        let response = self.answer(client, action, request).await;
+        backend.idle();
+        response
+    }
+
+    /// Answers one statement, given the guard's decision, and writes its audit line.
+    async fn answer<C>(
         &self,
         client: &mut C,
         action: Result<Action, QueryError>,

@@ -81,6 +81,17 @@ impl StartupHandler for JwtStartup {
                 let (pid, secret) = self.keys.generate(client);
                 client.set_pid_and_secret_key(pid, secret.clone());
                 let (handle, registered) = self.connections.register(pid, secret);
+                let application = client
+                    .metadata()
+                    .get("application_name")
+                    .cloned()
+                    .unwrap_or_default();
+                let backend = self.gateway.backends().register(
+                    pid,
+                    &identity,
+                    client.socket_addr(),
+                    &application,
+                );
                 normalise_settings(client.metadata_mut());
                 client.metadata_mut().insert(
                     METADATA_USER.to_string(),
@@ -89,6 +100,7 @@ impl StartupHandler for JwtStartup {
                 client.session_extensions().insert(Connection::new(
                     identity,
                     client_addr,
+                    backend,
                     handle,
                     registered,
                 ));
