@@ -73,8 +73,9 @@ pub struct BackendGuard {
 }
 
 impl BackendGuard {
-    /// A statement starts.
-    pub fn active(&self, query: &str) {
+    /// A statement starts; the connection is idle again when the token is dropped (for
+    /// a query, once its last row is sent).
+    pub fn active(&self, query: &str) -> Running {
         let now = Utc::now();
         if let Some(b) = self.backends.lock().get_mut(&self.pid) {
             b.state = "active";
@@ -82,10 +83,22 @@ impl BackendGuard {
             b.query_start = Some(now);
             b.state_change = now;
         }
+        Running {
+            backends: Arc::clone(&self.backends),
+            pid: self.pid,
+        }
     }
+}
 
-    /// The statement's answer has been sent.
-    pub fn idle(&self) {
+/// A statement running on a connection.
+#[derive(Debug)]
+pub struct Running {
+    backends: Arc<Backends>,
+    pid: i32,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
         if let Some(b) = self.backends.lock().get_mut(&self.pid) {
             b.state = "idle";
             b.state_change = Utc::now();

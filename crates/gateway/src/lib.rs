@@ -21,7 +21,7 @@ mod stream;
 mod tls;
 
 pub use audit::{AuditEntry, AuditLog, Caller, Outcome};
-pub use backends::{BackendGuard, Backends};
+pub use backends::{BackendGuard, Backends, Running};
 pub use config::{ClaimMapping, IdentityConfig};
 pub use error::{AuthError, QueryError};
 pub use gateway::{Gateway, GatewayParts};

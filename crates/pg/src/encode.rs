@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt, stream};
 use lakegate_gateway::arrow::datatypes::Schema;
 use lakegate_gateway::arrow::record_batch::RecordBatch;
-use lakegate_gateway::{CopyFormat, CopyOut, QueryError, QueryStream};
+use lakegate_gateway::{CopyFormat, CopyOut, QueryError, QueryStream, Running};
 use pgwire::api::portal::Format;
 use pgwire::api::results::{
     CopyCsvOptions, CopyEncoder, CopyResponse, CopyTextOptions, FieldInfo, QueryResponse,
@@ -29,6 +29,7 @@ pub fn query_response(
     format: &Format,
     options: Arc<FormatOptions>,
     cancel: CancelSignal,
+    running: Option<Running>,
 ) -> PgWireResult<QueryResponse> {
     let fields = Arc::new(wire::fields(
         &results.schema(),
@@ -38,14 +39,27 @@ pub fn query_response(
     )?);
     let row_fields = Arc::clone(&fields);
     let id = results.query_id().unwrap_or_default().to_string();
-    let rows = cancellable(results, cancel).flat_map(move |batch| match batch {
-        Ok(batch) => stream::iter(encode_batch(Arc::clone(&row_fields), batch)).left_stream(),
-        Err(e) => {
-            let error = query_error_with_id(&e, &id);
-            stream::once(async move { Err(error) }).right_stream()
-        }
+    // The statement runs until its rows are sent (or the client goes): the stream holds
+    // the connection's `active` state until it is dropped.
+    let rows = cancellable(results, cancel).flat_map(move |batch| {
+        let _running = &running;
+        encode_or_fail(&row_fields, batch, &id)
     });
     Ok(QueryResponse::new(fields, rows))
+}
+
+fn encode_or_fail(
+    row_fields: &Arc<Vec<FieldInfo>>,
+    batch: Result<RecordBatch, QueryError>,
+    id: &str,
+) -> impl Stream<Item = PgWireResult<pgwire::messages::data::DataRow>> + use<> {
+    match batch {
+        Ok(batch) => stream::iter(encode_batch(Arc::clone(row_fields), batch)).left_stream(),
+        Err(e) => {
+            let error = query_error_with_id(&e, id);
+            stream::once(async move { Err(error) }).right_stream()
+        }
+    }
 }
 
 /// Rows already in hand (a cursor's `FETCH`), as a query response tagged `FETCH n`.

@@ -7,8 +7,8 @@ use arrow_pg::datatypes::df::deserialize_parameters;
 use async_trait::async_trait;
 use futures::Sink;
 use lakegate_gateway::{
-    Action, AuditEntry, CopyOut, Gateway, Outcome, ParamValues, QueryError, QueryStream, Statement,
-    Transaction,
+    Action, AuditEntry, CopyOut, Gateway, Outcome, ParamValues, QueryError, QueryStream, Running,
+    Statement, Transaction,
 };
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -55,6 +55,7 @@ impl SimpleQueryHandler for QueryHandler {
                 params: None,
                 format: &Format::UnifiedText,
                 cancel: cancel.clone(),
+                running: None,
             };
             match self
                 .respond(client, self.gateway.classify(statement), request)
@@ -109,6 +110,7 @@ impl ExtendedQueryHandler for QueryHandler {
             params,
             format: &portal.result_column_format,
             cancel: connection.start_request().await,
+            running: None,
         };
         self.respond(client, Ok(prepared.action.clone()), request)
             .await
@@ -122,6 +124,8 @@ struct Request<'a> {
     params: Option<ParamValues>,
     format: &'a Format,
     cancel: CancelSignal,
+    /// Shows the connection active in `pg_stat_activity` while held.
+    running: Option<Running>,
 }
 
 impl QueryHandler {
@@ -137,11 +141,14 @@ impl QueryHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let backend = &request.connection.backend;
-        backend.active(&request.statement.to_string());
-        let response = self.answer(client, action, request).await;
-        backend.idle();
-        response
+        let mut request = request;
+        request.running = Some(
+            request
+                .connection
+                .backend
+                .active(&request.statement.to_string()),
+        );
+        self.answer(client, action, request).await
     }
 
     /// Answers one statement, given the guard's decision, and writes its audit line.
@@ -204,7 +211,7 @@ impl QueryHandler {
     async fn query<C>(
         &self,
         client: &mut C,
-        request: Request<'_>,
+        mut request: Request<'_>,
         audit: AuditEntry,
     ) -> PgWireResult<Response>
     where
@@ -212,7 +219,8 @@ impl QueryHandler {
     {
         let results = self.start(&request, request.statement, audit).await?;
         let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-        let response = query_response(results, request.format, options, request.cancel)?;
+        let running = request.running.take();
+        let response = query_response(results, request.format, options, request.cancel, running)?;
         Ok(Response::Query(response))
     }
 
