@@ -11,6 +11,7 @@ use lakegate_gateway::arrow::datatypes::Schema;
 use lakegate_gateway::arrow::record_batch::RecordBatch;
 use lakegate_gateway::{CopyFormat, CopyOut, QueryError, QueryStream, Running};
 use pgwire::api::portal::Format;
+use pgwire::api::results::FieldFormat;
 use pgwire::api::results::{
     CopyCsvOptions, CopyEncoder, CopyResponse, CopyTextOptions, FieldInfo, QueryResponse,
 };
@@ -20,7 +21,7 @@ use pgwire::types::format::FormatOptions;
 
 use crate::connection::CancelSignal;
 use crate::error::query_error_with_id;
-use crate::wire;
+use crate::{text, wire};
 
 /// A query response whose rows are encoded one record batch at a time as the client reads
 /// them; nothing is collected. A cancel ends the rows with `57014`.
@@ -83,10 +84,15 @@ fn encode_batch(
     fields: Arc<Vec<FieldInfo>>,
     batch: RecordBatch,
 ) -> Vec<PgWireResult<pgwire::messages::data::DataRow>> {
-    match wire::batch(batch) {
-        Ok(batch) => encode_recordbatch(fields, batch).collect(),
-        Err(e) => vec![Err(pgwire::error::PgWireError::ApiError(Box::new(e)))],
+    let batch = match wire::batch(batch) {
+        Ok(batch) => batch,
+        Err(e) => return vec![Err(pgwire::error::PgWireError::ApiError(Box::new(e)))],
+    };
+    let all_text = fields.iter().all(|f| f.format() == FieldFormat::Text);
+    if let Some(rows) = all_text.then(|| text::data_rows(&batch)).flatten() {
+        return rows.into_iter().map(Ok).collect();
     }
+    encode_recordbatch(fields, batch).collect()
 }
 
 /// `COPY … TO STDOUT` data: one copy row per result row, encoded batch by batch, with a
@@ -110,8 +116,15 @@ pub fn copy_response(
     let id = results.query_id().unwrap_or_default().to_string();
     let rows_sent = Arc::new(AtomicBool::new(false));
     let sent = Arc::clone(&rows_sent);
+    let plain_text = copy.format == CopyFormat::Text
+        && copy.delimiter.is_none_or(|d| d == '\t')
+        && copy.null.as_deref().is_none_or(|n| n == "\\N");
     let data = cancellable(results, cancel).map(move |batch| {
         let batch = batch.map_err(|e| query_error_with_id(&e, &id))?;
+        if let Some(lines) = plain_text.then(|| text::copy_lines(&batch)).flatten() {
+            sent.store(true, Ordering::Relaxed);
+            return Ok(lines.into_iter().map(|l| Ok(CopyData::new(l))).collect());
+        }
         let mut out = Vec::with_capacity(batch.num_rows());
         for row in 0..batch.num_rows() {
             for (column, pg_field) in fields.iter().enumerate() {

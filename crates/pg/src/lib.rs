@@ -14,6 +14,7 @@ mod server;
 mod settings;
 mod startup;
 mod statement;
+mod text;
 mod wire;
 
 pub use server::{PgServer, PgServerConfig};
