@@ -210,3 +210,15 @@ def test_pg_stat_activity_lists_only_the_principals_own_connections(lakegate):
         assert "42" in rows[0][3] and not any("43" in q for *_, q in rows)
     with connect(lakegate, secret, autocommit=True) as again:
         assert again.execute("SELECT count(*) FROM pg_catalog.pg_stat_activity").fetchone() == (1,)
+
+
+def test_privileges_are_read_only(lakegate):
+    # Metabase asks this of every table before offering to write.
+    with connect(lakegate, lakegate.parking(), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT has_table_privilege(current_user, 'parking_raw_zone.permits', 'SELECT'), "
+            "has_table_privilege('parking_raw_zone.permits', 'INSERT, DELETE'), "
+            "has_any_column_privilege(current_user, 'parking_raw_zone.permits', 'update'), "
+            "has_schema_privilege(current_user, 'parking_raw_zone', 'usage'), "
+            "has_schema_privilege('parking_raw_zone', 'CREATE')").fetchone()
+        assert row == (True, False, False, True, False)

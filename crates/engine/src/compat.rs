@@ -340,6 +340,71 @@ impl TableFunctionImpl for PartitionAncestors {
     }
 }
 
+/// `has_table_privilege` and its kin (Metabase asks, table by table, before offering to
+/// write): every object a session holds may be read, nothing may be written or created.
+pub fn privilege_udfs() -> Vec<ScalarUDF> {
+    [
+        "has_table_privilege",
+        "has_any_column_privilege",
+        "has_column_privilege",
+        "has_schema_privilege",
+        "has_database_privilege",
+        "has_sequence_privilege",
+        "has_function_privilege",
+    ]
+    .into_iter()
+    .map(|name| {
+        ScalarUDF::new_from_impl(HasPrivilege {
+            name,
+            signature: Signature::variadic_any(Volatility::Stable),
+        })
+    })
+    .collect()
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct HasPrivilege {
+    name: &'static str,
+    signature: Signature,
+}
+
+/// Whether a privilege (`SELECT`, `USAGE WITH GRANT OPTION`, …) is one a read-only
+/// server grants.
+fn granted(privilege: &str) -> bool {
+    let name = privilege.trim().to_ascii_uppercase();
+    let name = name.strip_suffix(" WITH GRANT OPTION").unwrap_or(&name);
+    matches!(name.trim(), "SELECT" | "USAGE" | "CONNECT" | "EXECUTE")
+}
+
+impl ScalarUDFImpl for HasPrivilege {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    /// The privilege is the last argument; a list (`'SELECT, INSERT'`) holds if any does.
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let Some(last) = args.args.last() else {
+            return plan_err!("{} takes a privilege", self.name);
+        };
+        let privileges = cast(&last.to_array(rows)?, &DataType::Utf8)?;
+        let privileges = privileges.as_string::<i32>();
+        let out: BooleanArray = privileges
+            .iter()
+            .map(|p| p.map(|p| p.split(',').any(granted)))
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
 /// `pg_expandarray(a)`: `a`'s elements as `(x, n)` records, `n` counting from 1 — what
 /// `information_schema._pg_expandarray` returns one row of, once unnested.
 pub fn pg_expandarray_udf() -> ScalarUDF {
@@ -451,6 +516,12 @@ mod tests {
         assert_eq!(backslash_escapes("pg/_%", '/'), "pg\\_%");
         assert_eq!(backslash_escapes("a//b", '/'), "a\\/b");
         assert_eq!(backslash_escapes("a\\b", '/'), "a\\\\b");
+    }
+
+    #[test]
+    fn only_reading_is_granted() {
+        assert!(granted("SELECT") && granted(" usage with grant option"));
+        assert!(!granted("INSERT") && !granted("delete") && !granted("CREATE"));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::comments::{Comments, TableComments};
 use crate::compat::{
     PartitionAncestors, function_description_udfs, is_visible_udfs, json_build_object_udf,
     like_escape_udf, pg_expandarray_udf, pg_get_serial_sequence_udf, pg_get_triggerdef_udf,
-    pg_size_pretty_udf, pg_subscripts_udf, session_user_udf, to_regtype_udf,
+    pg_size_pretty_udf, pg_subscripts_udf, privilege_udfs, session_user_udf, to_regtype_udf,
 };
 use crate::compile::{CompileError, compile};
 use crate::dictionary::{self, Visible, dictionary};
@@ -171,6 +171,7 @@ impl Engine {
         for udf in is_visible_udfs()
             .into_iter()
             .chain(function_description_udfs())
+            .chain(privilege_udfs())
         {
             ctx.register_udf(udf);
         }

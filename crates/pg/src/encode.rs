@@ -21,7 +21,7 @@ use pgwire::types::format::FormatOptions;
 
 use crate::connection::CancelSignal;
 use crate::error::query_error_with_id;
-use crate::{text, wire};
+use crate::{columnar, wire};
 
 /// A query response whose rows are encoded one record batch at a time as the client reads
 /// them; nothing is collected. A cancel ends the rows with `57014`.
@@ -88,8 +88,13 @@ fn encode_batch(
         Ok(batch) => batch,
         Err(e) => return vec![Err(pgwire::error::PgWireError::ApiError(Box::new(e)))],
     };
-    let all_text = fields.iter().all(|f| f.format() == FieldFormat::Text);
-    if let Some(rows) = all_text.then(|| text::data_rows(&batch)).flatten() {
+    let format = fields.first().map(|f| f.format());
+    let uniform = fields.iter().all(|f| Some(f.format()) == format);
+    let binary = format == Some(FieldFormat::Binary);
+    if let Some(rows) = uniform
+        .then(|| columnar::data_rows(&batch, binary))
+        .flatten()
+    {
         return rows.into_iter().map(Ok).collect();
     }
     encode_recordbatch(fields, batch).collect()
@@ -121,7 +126,7 @@ pub fn copy_response(
         && copy.null.as_deref().is_none_or(|n| n == "\\N");
     let data = cancellable(results, cancel).map(move |batch| {
         let batch = batch.map_err(|e| query_error_with_id(&e, &id))?;
-        if let Some(lines) = plain_text.then(|| text::copy_lines(&batch)).flatten() {
+        if let Some(lines) = plain_text.then(|| columnar::copy_lines(&batch)).flatten() {
             sent.store(true, Ordering::Relaxed);
             return Ok(lines.into_iter().map(|l| Ok(CopyData::new(l))).collect());
         }

@@ -5,6 +5,7 @@
 //! TLS (or on loopback when the config allows plaintext); everything else — parsing, the
 //! statement guard, planning, permissions — is the gateway's.
 
+mod columnar;
 mod connection;
 mod cursor;
 mod encode;
@@ -14,7 +15,6 @@ mod server;
 mod settings;
 mod startup;
 mod statement;
-mod text;
 mod wire;
 
 pub use server::{PgServer, PgServerConfig};
