@@ -130,6 +130,10 @@ fn psql_meta_commands_list_and_describe() {
         ),
         ("\\d+ unrestricted_raw_zone.wards", "ONS ward code"),
         ("\\di unrestricted_raw_zone.*", "wards_pkey"),
+        (
+            "\\d unrestricted_raw_zone.wards",
+            "TABLE \"parking_raw_zone.liberator_pcn_tickets\" CONSTRAINT",
+        ),
     ] {
         // With footers: psql prints indexes and keys there.
         let args = ["-P", "tuples_only=off", "-c", command];

@@ -4,8 +4,8 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, BinaryOperator, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
-    GroupByExpr, SelectItem, SetExpr, Statement, Subscript, TableFactor, TableWithJoins, Value,
-    visit_expressions_mut,
+    GroupByExpr, Query, SelectItem, SetExpr, Statement, Subscript, TableFactor, TableWithJoins,
+    Value, VisitMut, VisitorMut, visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -21,6 +21,7 @@ fn parse_expr(text: &str) -> Option<Expr> {
 /// Rewrites every statement in place.
 pub fn rewrite(statements: &mut [Statement]) {
     for statement in statements {
+        let _ = statement.visit(&mut RegisteredNames);
         let _ = visit_expressions_mut(statement, |expr| {
             like_escape(expr);
             name_cast(expr);
@@ -34,6 +35,62 @@ pub fn rewrite(statements: &mut [Statement]) {
             catalog_subquery(expr);
             ControlFlow::<()>::Continue(())
         });
+    }
+}
+
+/// `conrelid::regclass` in a select list (psql's `\d`, DBeaver) shows the relation's name,
+/// and `oid::regtype` the type's; the engine holds both as plain OIDs, so a selected cast
+/// becomes a lookup. (Elsewhere, in comparisons, the OID is what is meant.)
+struct RegisteredNames;
+
+impl VisitorMut for RegisteredNames {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        // A query ordered by the OID itself keeps it: the engine cannot sort by a column
+        // the select list names the same as its lookup.
+        let order = query
+            .order_by
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let SetExpr::Select(select) = query.body.as_mut() else {
+            return ControlFlow::Continue(());
+        };
+        for item in &mut select.projection {
+            let (SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = item
+            else {
+                continue;
+            };
+            let Expr::Cast {
+                expr: oid,
+                data_type,
+                ..
+            } = &*expr
+            else {
+                continue;
+            };
+            if matches!(oid.as_ref(), Expr::Value(_)) || order.contains(&oid.to_string()) {
+                continue;
+            }
+            let reg = data_type.to_string().to_ascii_lowercase();
+            let name = match reg.strip_prefix("pg_catalog.").unwrap_or(&reg) {
+                // Aliases of their own, which the client's query cannot shadow.
+                "regclass" => format!(
+                    "(SELECT CASE WHEN lg_n.nspname IN ('pg_catalog', 'public') \
+                     THEN quote_ident(lg_c.relname) \
+                     ELSE quote_ident(lg_n.nspname) || '.' || quote_ident(lg_c.relname) END \
+                     FROM pg_catalog.pg_class lg_c JOIN pg_catalog.pg_namespace lg_n \
+                     ON lg_n.oid = lg_c.relnamespace WHERE lg_c.oid = ({oid}))"
+                ),
+                "regtype" => format!("format_type({oid}, NULL)"),
+                _ => continue,
+            };
+            if let Some(name) = parse_expr(&name) {
+                *expr = name;
+            }
+        }
+        ControlFlow::Continue(())
     }
 }
 
@@ -639,6 +696,15 @@ mod tests {
             rewritten("SELECT t.oid::regtype::text FROM pg_type t"),
             "SELECT CASE WHEN t.oid = 0 THEN '-' ELSE format_type(t.oid, NULL) END FROM pg_type t"
         );
+    }
+
+    #[test]
+    fn selected_relation_oids_show_names() {
+        let sql = rewritten("SELECT c.conrelid::regclass AS ontable FROM pg_constraint c");
+        assert!(sql.contains("quote_ident(lg_c.relname)"), "{sql}");
+        assert!(sql.contains("WHERE lg_c.oid = (c.conrelid)"), "{sql}");
+        let kept = "SELECT 1 FROM pg_class c WHERE c.oid = 'x'::REGCLASS";
+        assert_eq!(rewritten(kept), kept);
     }
 
     #[test]
