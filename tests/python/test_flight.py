@@ -156,6 +156,24 @@ def test_catalogs_schemas_types_and_keys(as_):
     assert exported.num_rows == 0 and "fk_table_name" in exported.schema.names
 
 
+def test_keys_are_the_data_dictionarys(as_):
+    wards = field(2, "unrestricted_raw_zone") + field(3, "wards")
+    client = as_("analyst")
+    assert rows(client.metadata("CommandGetPrimaryKeys", wards)) == [
+        ("lake", "unrestricted_raw_zone", "wards", "ward_code", "wards_pkey", 1)]
+    [imported] = rows(client.metadata("CommandGetImportedKeys", field(2, "parking_raw_zone") +
+                                      field(3, "liberator_pcn_tickets")))
+    assert imported[2:4] == ("wards", "ward_code") and imported[6:10] == (
+        "liberator_pcn_tickets", "ward_code", 1, "liberator_pcn_tickets_ward_code_fkey")
+    exported = {r[6] for r in rows(client.metadata("CommandGetExportedKeys", wards))}
+    assert exported == {"liberator_pcn_tickets", "liberator_pcn_tickets_latest"}
+    cross = client.metadata("CommandGetCrossReference", field(2, "unrestricted_raw_zone") + field(3, "wards") +
+                            field(5, "parking_raw_zone") + field(6, "liberator_pcn_tickets"))
+    assert cross.num_rows == 1
+    # The public sees wards but not the tickets that reference it.
+    assert rows(as_("public").metadata("CommandGetExportedKeys", wards)) == []
+
+
 def test_sql_info_says_who_we_are_and_that_we_are_read_only(as_):
     info = as_("public").metadata("CommandGetSqlInfo")
     values = {r[0]: r[1] for r in rows(info)}

@@ -1,7 +1,8 @@
 //! `pg_catalog` as datafusion-pg-catalog builds it from the principal's tables, with the
-//! principal's own connections (`pg_stat_activity`) and what the lake adds: its comments (`pg_description`), its keys (`pg_constraint`, `pg_index`,
-//! and the keys' indexes in `pg_class` and `pg_attribute`), `pg_type`'s function columns
-//! as OIDs, and the settings lakegate answers (`pg_settings`).
+//! principal's own connections (`pg_stat_activity`) and what the lake adds: its comments
+//! (`pg_description`), its keys (`pg_constraint`, `pg_index`, and the keys' indexes in
+//! `pg_class` and `pg_attribute`), `pg_type`'s function columns as OIDs, and the settings
+//! lakegate answers (`pg_settings`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -51,7 +52,7 @@ impl Derived {
 
 /// What the derived tables are computed from.
 #[derive(Debug)]
-pub struct Lake {
+pub struct Sources {
     /// datafusion-pg-catalog's `pg_catalog`.
     inner: Arc<dyn SchemaProvider>,
     comments: Comments,
@@ -60,7 +61,7 @@ pub struct Lake {
 
 #[derive(Debug)]
 pub struct LakeCatalog {
-    lake: Arc<Lake>,
+    sources: Arc<Sources>,
     activity: Arc<StatActivity>,
 }
 
@@ -72,7 +73,7 @@ impl LakeCatalog {
         activity: StatActivity,
     ) -> Self {
         LakeCatalog {
-            lake: Arc::new(Lake {
+            sources: Arc::new(Sources {
                 inner,
                 comments,
                 keys,
@@ -88,14 +89,14 @@ const STAT_ACTIVITY: &str = "pg_stat_activity";
 #[async_trait]
 impl SchemaProvider for LakeCatalog {
     fn table_names(&self) -> Vec<String> {
-        self.lake.inner.table_names()
+        self.sources.inner.table_names()
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         if name == STAT_ACTIVITY {
             return Ok(Some(Arc::clone(&self.activity) as Arc<dyn TableProvider>));
         }
-        let Some(base) = self.lake.inner.table(name).await? else {
+        let Some(base) = self.sources.inner.table(name).await? else {
             return Ok(None);
         };
         if name == "pg_settings" {
@@ -111,14 +112,14 @@ impl SchemaProvider for LakeCatalog {
             _ => base.schema(),
         };
         Ok(Some(Arc::new(DerivedTable {
-            lake: Arc::clone(&self.lake),
+            sources: Arc::clone(&self.sources),
             derived,
             schema,
         })))
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        name == STAT_ACTIVITY || self.lake.inner.table_exist(name)
+        name == STAT_ACTIVITY || self.sources.inner.table_exist(name)
     }
 }
 
@@ -126,7 +127,7 @@ impl SchemaProvider for LakeCatalog {
 /// it names are the ones every other catalog table shows.
 #[derive(Debug)]
 struct DerivedTable {
-    lake: Arc<Lake>,
+    sources: Arc<Sources>,
     derived: Derived,
     schema: SchemaRef,
 }
@@ -157,20 +158,20 @@ impl TableProvider for DerivedTable {
 
 impl DerivedTable {
     async fn rows(&self, state: &dyn Session) -> Result<Vec<RecordBatch>> {
-        let lake = &self.lake;
+        let sources = &self.sources;
         if self.derived == Derived::Type {
-            let types = lake.rows("pg_type", state).await?;
-            let procs = lake.rows("pg_proc", state).await?;
+            let types = sources.rows("pg_type", state).await?;
+            let procs = sources.rows("pg_proc", state).await?;
             return crate::types::rows(&self.schema, &types, &procs);
         }
         // Every other derived table names relations by their OIDs in this session.
-        let relations = Relations::read(lake, state).await?;
-        let keys = lake.keys.as_ref();
+        let relations = Relations::read(sources, state).await?;
+        let keys = sources.keys.as_ref();
         let schema = &self.schema;
         Ok(match self.derived {
             Derived::Description => {
-                let mut rows = lake.rows("pg_description", state).await?;
-                rows.push(description_rows(schema, &relations, &lake.comments)?);
+                let mut rows = sources.rows("pg_description", state).await?;
+                rows.push(description_rows(schema, &relations, &sources.comments)?);
                 rows
             }
             Derived::Constraint => vec![constraint_rows(schema, &relations, keys)?],
@@ -187,7 +188,7 @@ impl DerivedTable {
                     .collect::<Result<_>>()?
             }
             Derived::Attribute => {
-                let mut rows = lake.rows("pg_attribute", state).await?;
+                let mut rows = sources.rows("pg_attribute", state).await?;
                 let extra = attribute_rows(&rows, &relations, keys)?;
                 rows.push(extra);
                 rows
@@ -197,7 +198,7 @@ impl DerivedTable {
     }
 }
 
-impl Lake {
+impl Sources {
     /// The rows of one of datafusion-pg-catalog's tables.
     async fn rows(&self, table: &str, state: &dyn Session) -> Result<Vec<RecordBatch>> {
         let provider = self
@@ -222,12 +223,15 @@ pub struct Relations {
 }
 
 impl Relations {
-    async fn read(lake: &Lake, state: &dyn Session) -> Result<Relations> {
-        let namespaces: HashMap<i32, String> =
-            pairs(&lake.rows("pg_namespace", state).await?, "oid", "nspname")?
-                .into_iter()
-                .collect();
-        let classes = lake.rows("pg_class", state).await?;
+    async fn read(sources: &Sources, state: &dyn Session) -> Result<Relations> {
+        let namespaces: HashMap<i32, String> = pairs(
+            &sources.rows("pg_namespace", state).await?,
+            "oid",
+            "nspname",
+        )?
+        .into_iter()
+        .collect();
+        let classes = sources.rows("pg_class", state).await?;
         let mut relations = Relations {
             classes: Vec::new(),
             oids: HashMap::new(),

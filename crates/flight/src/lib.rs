@@ -7,6 +7,7 @@
 
 mod auth;
 mod error;
+mod keys;
 mod metadata;
 mod params;
 mod server;

@@ -193,8 +193,3 @@ pub fn table_types(
     builder.append(TABLE_TYPE);
     builder.build()
 }
-
-/// No rows, in `schema`'s shape.
-pub fn empty(schema: SchemaRef) -> RecordBatch {
-    RecordBatch::new_empty(schema)
-}

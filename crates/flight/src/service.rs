@@ -39,6 +39,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::auth::Authenticated;
 use crate::error::query_status;
+use crate::keys::{self, TableName};
 use crate::metadata::{self, SQL_INFO, TABLE_TYPE, XDBC_TYPES};
 use crate::params;
 use crate::ticket::{Kind, Sealer, Statement, TicketError};
@@ -251,6 +252,14 @@ impl LakegateFlightSql {
             request.into_inner(),
             command.as_any().encode_to_vec(),
         )
+    }
+
+    /// The session of the call's principal.
+    async fn caller_session<T>(&self, request: &Request<T>) -> Result<Session, Status> {
+        let caller = caller(request)?;
+        self.session(&caller)
+            .await
+            .map_err(|e| query_status(&e, None))
     }
 
     async fn visible_tables(
@@ -669,12 +678,15 @@ impl FlightSqlService for LakegateFlightSql {
 
     async fn do_get_primary_keys(
         &self,
-        _query: CommandGetPrimaryKeys,
-        _request: Request<Ticket>,
+        query: CommandGetPrimaryKeys,
+        request: Request<Ticket>,
     ) -> Result<Response<DataStream>, Status> {
-        self.metadata_batch(Ok::<_, Status>(metadata::empty(
-            metadata::primary_keys_schema(),
-        )))
+        let session = self.caller_session(&request).await?;
+        let name = TableName {
+            schema: query.db_schema.as_deref(),
+            table: &query.table,
+        };
+        self.metadata_batch(keys::primary_keys(&session, name).await)
     }
 
     async fn get_flight_info_exported_keys(
@@ -687,12 +699,15 @@ impl FlightSqlService for LakegateFlightSql {
 
     async fn do_get_exported_keys(
         &self,
-        _query: CommandGetExportedKeys,
-        _request: Request<Ticket>,
+        query: CommandGetExportedKeys,
+        request: Request<Ticket>,
     ) -> Result<Response<DataStream>, Status> {
-        self.metadata_batch(Ok::<_, Status>(metadata::empty(
-            metadata::foreign_keys_schema(),
-        )))
+        let session = self.caller_session(&request).await?;
+        let pk = TableName {
+            schema: query.db_schema.as_deref(),
+            table: &query.table,
+        };
+        self.metadata_batch(keys::foreign_keys(&session, Some(pk), None).await)
     }
 
     async fn get_flight_info_imported_keys(
@@ -705,12 +720,15 @@ impl FlightSqlService for LakegateFlightSql {
 
     async fn do_get_imported_keys(
         &self,
-        _query: CommandGetImportedKeys,
-        _request: Request<Ticket>,
+        query: CommandGetImportedKeys,
+        request: Request<Ticket>,
     ) -> Result<Response<DataStream>, Status> {
-        self.metadata_batch(Ok::<_, Status>(metadata::empty(
-            metadata::foreign_keys_schema(),
-        )))
+        let session = self.caller_session(&request).await?;
+        let fk = TableName {
+            schema: query.db_schema.as_deref(),
+            table: &query.table,
+        };
+        self.metadata_batch(keys::foreign_keys(&session, None, Some(fk)).await)
     }
 
     async fn get_flight_info_cross_reference(
@@ -723,12 +741,19 @@ impl FlightSqlService for LakegateFlightSql {
 
     async fn do_get_cross_reference(
         &self,
-        _query: CommandGetCrossReference,
-        _request: Request<Ticket>,
+        query: CommandGetCrossReference,
+        request: Request<Ticket>,
     ) -> Result<Response<DataStream>, Status> {
-        self.metadata_batch(Ok::<_, Status>(metadata::empty(
-            metadata::foreign_keys_schema(),
-        )))
+        let session = self.caller_session(&request).await?;
+        let pk = TableName {
+            schema: query.pk_db_schema.as_deref(),
+            table: &query.pk_table,
+        };
+        let fk = TableName {
+            schema: query.fk_db_schema.as_deref(),
+            table: &query.fk_table,
+        };
+        self.metadata_batch(keys::foreign_keys(&session, Some(pk), Some(fk)).await)
     }
 
     async fn do_get_fallback(

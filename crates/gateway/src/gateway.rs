@@ -34,24 +34,6 @@ struct PolicyState {
     version: u64,
 }
 
-/// `MOVE …` or `FETCH …` (one statement) as the parser knows it, `FETCH … FROM name`
-/// (PostgreSQL lets clients leave out the `FROM`: asyncpg's `MOVE FORWARD 5 portal`), and
-/// whether it was a `MOVE`.
-fn cursor_statement(sql: &str) -> Option<(String, bool)> {
-    let trimmed = sql.trim().trim_end_matches(';');
-    let mut words: Vec<&str> = trimmed.split_whitespace().collect();
-    let first = words.first()?.to_ascii_uppercase();
-    if !matches!(first.as_str(), "MOVE" | "FETCH") || trimmed.contains(';') || words.len() < 2 {
-        return None;
-    }
-    let before_name = words[words.len() - 2].to_ascii_uppercase();
-    if !matches!(before_name.as_str(), "FROM" | "IN") {
-        words.insert(words.len() - 1, "FROM");
-    }
-    words[0] = "FETCH";
-    Some((words.join(" "), first == "MOVE"))
-}
-
 /// The startup user that means "whoever the token says".
 const ANY_USER: &str = "token";
 
@@ -216,6 +198,24 @@ impl Gateway {
     pub fn database(&self) -> &str {
         self.engine.database()
     }
+}
+
+/// `MOVE …` or `FETCH …` (one statement) as the parser knows it, `FETCH … FROM name`
+/// (PostgreSQL lets clients leave out the `FROM`: asyncpg's `MOVE FORWARD 5 portal`), and
+/// whether it was a `MOVE`.
+fn cursor_statement(sql: &str) -> Option<(String, bool)> {
+    let trimmed = sql.trim().trim_end_matches(';');
+    let mut words: Vec<&str> = trimmed.split_whitespace().collect();
+    let first = words.first()?.to_ascii_uppercase();
+    if !matches!(first.as_str(), "MOVE" | "FETCH") || trimmed.contains(';') || words.len() < 2 {
+        return None;
+    }
+    let before_name = words[words.len() - 2].to_ascii_uppercase();
+    if !matches!(before_name.as_str(), "FROM" | "IN") {
+        words.insert(words.len() - 1, "FROM");
+    }
+    words[0] = "FETCH";
+    Some((words.join(" "), first == "MOVE"))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::execution::context::SQLOptions;
@@ -88,6 +89,19 @@ impl Session {
 
     /// The lake tables this principal can see, by schema then name, with the columns it
     /// sees. The system schemas (`pg_catalog`, `information_schema`) are left out.
+    /// Runs a catalog query of the server's own (Flight SQL's key calls) in this session.
+    pub async fn catalog_rows(&self, sql: &str) -> Result<Vec<RecordBatch>, QueryError> {
+        let frame = self
+            .ctx
+            .sql(sql)
+            .await
+            .map_err(|e| QueryError::from_datafusion(e, &[]))?;
+        frame
+            .collect()
+            .await
+            .map_err(|e| QueryError::from_datafusion(e, &[]))
+    }
+
     pub async fn tables(&self) -> Vec<VisibleTable> {
         let catalog_name = self
             .ctx
