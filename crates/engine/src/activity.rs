@@ -11,11 +11,10 @@ use datafusion::arrow::array::{
     ArrayRef, Int32Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::catalog::{Session, TableProvider};
-use datafusion::datasource::{MemTable, TableType};
+use datafusion::catalog::Session;
 use datafusion::error::Result;
-use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::ExecutionPlan;
+
+use crate::computed::Rows;
 
 /// One connection, as `pg_stat_activity` shows it.
 #[derive(Debug, Clone)]
@@ -86,7 +85,7 @@ fn schema() -> SchemaRef {
 }
 
 impl StatActivity {
-    fn rows(&self) -> Result<RecordBatch> {
+    fn batch(&self) -> Result<RecordBatch> {
         let backends = self.activity.backends(&self.subject);
         let text = |f: &dyn Fn(&Backend) -> Option<String>| -> ArrayRef {
             Arc::new(backends.iter().map(f).collect::<StringArray>())
@@ -133,24 +132,12 @@ impl StatActivity {
 }
 
 #[async_trait]
-impl TableProvider for StatActivity {
+impl Rows for StatActivity {
     fn schema(&self) -> SchemaRef {
         schema()
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        MemTable::try_new(self.schema(), vec![vec![self.rows()?]])?
-            .scan(state, projection, filters, limit)
-            .await
+    async fn rows(&self, _: &dyn Session) -> Result<Vec<RecordBatch>> {
+        Ok(vec![self.batch()?])
     }
 }

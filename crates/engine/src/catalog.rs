@@ -5,20 +5,19 @@
 //! lakegate answers (`pg_settings`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayRef, AsArray, Int32Array, RecordBatch, new_null_array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int32Type, SchemaRef};
 use datafusion::catalog::{SchemaProvider, Session, TableProvider};
-use datafusion::datasource::{MemTable, TableType};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::{ExecutionPlan, collect};
+use datafusion::physical_plan::collect;
 
 use crate::activity::StatActivity;
 use crate::comments::{Comments, description_rows};
+use crate::computed::{Computed, Rows};
 use crate::constraints::{attribute_rows, class_rows, constraint_rows, index_rows, keyed_tables};
 use crate::keys::Keys;
 
@@ -57,12 +56,14 @@ pub struct Sources {
     inner: Arc<dyn SchemaProvider>,
     comments: Comments,
     keys: Arc<Keys>,
+    /// The session's relations, read once: a session's tables never change.
+    relations: OnceLock<Arc<Relations>>,
 }
 
 #[derive(Debug)]
 pub struct LakeCatalog {
     sources: Arc<Sources>,
-    activity: Arc<StatActivity>,
+    activity: Arc<Computed<StatActivity>>,
 }
 
 impl LakeCatalog {
@@ -77,8 +78,9 @@ impl LakeCatalog {
                 inner,
                 comments,
                 keys,
+                relations: OnceLock::new(),
             }),
-            activity: Arc::new(activity),
+            activity: Arc::new(Computed(activity)),
         }
     }
 }
@@ -111,11 +113,11 @@ impl SchemaProvider for LakeCatalog {
             Derived::Type => crate::types::schema(&base.schema()),
             _ => base.schema(),
         };
-        Ok(Some(Arc::new(DerivedTable {
+        Ok(Some(Arc::new(Computed(DerivedTable {
             sources: Arc::clone(&self.sources),
             derived,
             schema,
-        })))
+        }))))
     }
 
     fn table_exist(&self, name: &str) -> bool {
@@ -133,30 +135,11 @@ struct DerivedTable {
 }
 
 #[async_trait]
-impl TableProvider for DerivedTable {
+impl Rows for DerivedTable {
     fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let batches = self.rows(state).await?;
-        MemTable::try_new(self.schema(), vec![batches])?
-            .scan(state, projection, filters, limit)
-            .await
-    }
-}
-
-impl DerivedTable {
     async fn rows(&self, state: &dyn Session) -> Result<Vec<RecordBatch>> {
         let sources = &self.sources;
         if self.derived == Derived::Type {
@@ -165,7 +148,7 @@ impl DerivedTable {
             return crate::types::rows(&self.schema, &types, &procs);
         }
         // Every other derived table names relations by their OIDs in this session.
-        let relations = Relations::read(sources, state).await?;
+        let relations = sources.relations(state).await?;
         let keys = sources.keys.as_ref();
         let schema = &self.schema;
         Ok(match self.derived {
@@ -199,6 +182,14 @@ impl DerivedTable {
 }
 
 impl Sources {
+    async fn relations(&self, state: &dyn Session) -> Result<Arc<Relations>> {
+        if let Some(read) = self.relations.get() {
+            return Ok(Arc::clone(read));
+        }
+        let read = Arc::new(Relations::read(self, state).await?);
+        Ok(Arc::clone(self.relations.get_or_init(|| read)))
+    }
+
     /// The rows of one of datafusion-pg-catalog's tables.
     async fn rows(&self, table: &str, state: &dyn Session) -> Result<Vec<RecordBatch>> {
         let provider = self
@@ -212,6 +203,7 @@ impl Sources {
 }
 
 /// The session's relations: `pg_class` rows and the OIDs of tables by schema and name.
+#[derive(Debug)]
 pub struct Relations {
     pub classes: Vec<RecordBatch>,
     /// `(schema, table)` → (class OID, namespace OID).

@@ -9,11 +9,11 @@ use datafusion::arrow::array::{ArrayRef, AsArray, Int32Array, RecordBatch, Strin
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::information_schema::InformationSchemaProvider;
 use datafusion::catalog::{CatalogProviderList, SchemaProvider, Session, TableProvider};
-use datafusion::datasource::{MemTable, TableType};
+use datafusion::datasource::MemTable;
 use datafusion::error::Result;
-use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::{ExecutionPlan, collect};
+use datafusion::physical_plan::collect;
 
+use crate::computed::{Computed, Rows};
 use crate::keys::{Key, KeyKind, Keys};
 
 /// Tables this module adds to DataFusion's.
@@ -52,7 +52,7 @@ impl SchemaProvider for InformationSchema {
         let name = name.to_ascii_lowercase();
         Ok(Some(match name.as_str() {
             "columns" => match self.inner.table("columns").await? {
-                Some(base) => Arc::new(Columns::new(base)),
+                Some(base) => Arc::new(Computed(Columns::new(base))),
                 None => return Ok(None),
             },
             "table_constraints" => table_constraints(&self.keys, &self.database)?,
@@ -93,7 +93,8 @@ impl Columns {
         }
     }
 
-    fn rows(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+    /// DataFusion's rows with PostgreSQL's type names.
+    fn pg_types(&self, batch: &RecordBatch) -> Result<RecordBatch> {
         let types = batch.column(batch.schema().index_of("data_type")?);
         let types = types.as_string::<i32>();
         let names: Vec<Option<(&str, &str)>> = types
@@ -132,31 +133,18 @@ impl Columns {
 }
 
 #[async_trait]
-impl TableProvider for Columns {
+impl Rows for Columns {
     fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
+    async fn rows(&self, state: &dyn Session) -> Result<Vec<RecordBatch>> {
         let plan = self.base.scan(state, None, &[], None).await?;
-        let batches = collect(plan, state.task_ctx())
+        collect(plan, state.task_ctx())
             .await?
             .iter()
-            .map(|b| self.rows(b))
-            .collect::<Result<Vec<_>>>()?;
-        MemTable::try_new(self.schema(), vec![batches])?
-            .scan(state, projection, filters, limit)
-            .await
+            .map(|b| self.pg_types(b))
+            .collect()
     }
 }
 
@@ -221,6 +209,11 @@ fn table(names: &[&str], rows: Vec<Vec<Option<String>>>) -> Result<Arc<dyn Table
     Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
 }
 
+/// A row of text values.
+fn texts(values: &[&str]) -> Vec<Option<String>> {
+    values.iter().map(|v| Some(v.to_string())).collect()
+}
+
 fn constraint_type(key: &Key) -> &'static str {
     match key.kind {
         KeyKind::Primary => "PRIMARY KEY",
@@ -234,7 +227,7 @@ fn table_constraints(keys: &Keys, database: &str) -> Result<Arc<dyn TableProvide
         .all()
         .iter()
         .map(|k| {
-            [
+            texts(&[
                 database,
                 &k.schema,
                 &k.name,
@@ -245,9 +238,7 @@ fn table_constraints(keys: &Keys, database: &str) -> Result<Arc<dyn TableProvide
                 "NO",
                 "NO",
                 "YES",
-            ]
-            .map(|v| Some(v.to_string()))
-            .to_vec()
+            ])
         })
         .collect();
     table(
@@ -308,21 +299,17 @@ fn referential_constraints(keys: &Keys, database: &str) -> Result<Arc<dyn TableP
         .iter()
         .filter_map(|k| {
             let target = keys.target(k)?;
-            Some(
-                [
-                    database,
-                    &k.schema,
-                    &k.name,
-                    database,
-                    &target.schema,
-                    &target.name,
-                    "NONE",
-                    "NO ACTION",
-                    "NO ACTION",
-                ]
-                .map(|v| Some(v.to_string()))
-                .to_vec(),
-            )
+            Some(texts(&[
+                database,
+                &k.schema,
+                &k.name,
+                database,
+                &target.schema,
+                &target.name,
+                "NONE",
+                "NO ACTION",
+                "NO ACTION",
+            ]))
         })
         .collect();
     table(

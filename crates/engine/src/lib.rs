@@ -13,6 +13,7 @@ mod claims;
 mod comments;
 mod compat;
 mod compile;
+mod computed;
 mod constraints;
 mod dictionary;
 mod error;
