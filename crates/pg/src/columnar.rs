@@ -22,6 +22,25 @@ struct Column {
 }
 
 impl Column {
+    /// The column of `array` whose values are written by `write`, one per row; `None` if
+    /// a value cannot be written (it goes the generic way).
+    fn write<T>(
+        array: &ArrayRef,
+        values: impl Iterator<Item = T>,
+        mut write: impl FnMut(&mut Vec<u8>, T) -> Option<()>,
+    ) -> Option<Column> {
+        let mut out = Column {
+            bytes: Vec::with_capacity(array.len() * 8),
+            ends: Vec::with_capacity(array.len()),
+            nulls: array.logical_nulls(),
+        };
+        for value in values {
+            write(&mut out.bytes, value)?;
+            out.ends.push(out.bytes.len());
+        }
+        Some(out)
+    }
+
     fn value(&self, row: usize) -> Option<&[u8]> {
         if self.nulls.as_ref().is_some_and(|n| n.is_null(row)) {
             return None;
@@ -43,54 +62,43 @@ fn columns(batch: &RecordBatch, binary: bool) -> Option<Vec<Column>> {
 
 /// A column in PostgreSQL's binary format.
 fn binary_column(array: &ArrayRef) -> Option<Column> {
-    let mut out = Column {
-        bytes: Vec::with_capacity(array.len() * 8),
-        ends: Vec::with_capacity(array.len()),
-        nulls: array.logical_nulls(),
-    };
     macro_rules! fixed {
-        ($t:ty, $as:ty) => {{
-            for v in array.as_primitive::<$t>().values().iter() {
-                out.bytes.extend_from_slice(&<$as>::from(*v).to_be_bytes());
-                out.ends.push(out.bytes.len());
-            }
-        }};
+        ($t:ty) => {
+            Column::write(
+                array,
+                array.as_primitive::<$t>().values().iter(),
+                |out, v| {
+                    out.extend_from_slice(&v.to_be_bytes());
+                    Some(())
+                },
+            )
+        };
     }
     match array.data_type() {
-        DataType::Int16 => fixed!(Int16Type, i16),
-        DataType::Int32 => fixed!(Int32Type, i32),
-        DataType::Int64 => fixed!(Int64Type, i64),
-        DataType::Utf8 => {
-            let strings = array.as_string::<i32>();
-            for row in 0..strings.len() {
-                out.bytes.extend_from_slice(strings.value(row).as_bytes());
-                out.ends.push(out.bytes.len());
-            }
-        }
-        DataType::Boolean => {
-            for v in array.as_boolean().values().iter() {
-                out.bytes.push(u8::from(v));
-                out.ends.push(out.bytes.len());
-            }
-        }
-        DataType::Date32 => {
-            // Days since 2000-01-01, PostgreSQL's epoch.
-            for days in array.as_primitive::<Date32Type>().values().iter() {
-                out.bytes
-                    .extend_from_slice(&days.checked_sub(10_957)?.to_be_bytes());
-                out.ends.push(out.bytes.len());
-            }
-        }
+        DataType::Int16 => fixed!(Int16Type),
+        DataType::Int32 => fixed!(Int32Type),
+        DataType::Int64 => fixed!(Int64Type),
+        DataType::Utf8 => strings(array),
+        DataType::Boolean => Column::write(array, array.as_boolean().values().iter(), |out, v| {
+            out.push(u8::from(v));
+            Some(())
+        }),
+        // Days since 2000-01-01, PostgreSQL's epoch.
+        DataType::Date32 => Column::write(
+            array,
+            array.as_primitive::<Date32Type>().values().iter(),
+            |out, days| {
+                out.extend_from_slice(&days.checked_sub(10_957)?.to_be_bytes());
+                Some(())
+            },
+        ),
         DataType::Decimal128(_, scale) => {
             let scale = u32::try_from(*scale).ok()?;
-            for v in array.as_primitive::<Decimal128Type>().values().iter() {
-                write_numeric(&mut out.bytes, *v, scale)?;
-                out.ends.push(out.bytes.len());
-            }
+            let values = array.as_primitive::<Decimal128Type>().values().iter();
+            Column::write(array, values, |out, v| write_numeric(out, *v, scale))
         }
-        _ => return None,
+        _ => None,
     }
-    Some(out)
 }
 
 /// `numeric` in binary: digit count, weight, sign and display scale, then base-10000
@@ -137,18 +145,17 @@ fn write_numeric(out: &mut Vec<u8>, value: i128, scale: u32) -> Option<()> {
 }
 
 fn column(array: &ArrayRef) -> Option<Column> {
-    let mut out = Column {
-        bytes: Vec::with_capacity(array.len() * 8),
-        ends: Vec::with_capacity(array.len()),
-        nulls: array.logical_nulls(),
-    };
     macro_rules! integers {
         ($t:ty) => {{
             let mut buffer = itoa::Buffer::new();
-            for v in array.as_primitive::<$t>().values().iter() {
-                out.bytes.extend_from_slice(buffer.format(*v).as_bytes());
-                out.ends.push(out.bytes.len());
-            }
+            Column::write(
+                array,
+                array.as_primitive::<$t>().values().iter(),
+                |out, v| {
+                    out.extend_from_slice(buffer.format(*v).as_bytes());
+                    Some(())
+                },
+            )
         }};
     }
     match array.data_type() {
@@ -159,35 +166,36 @@ fn column(array: &ArrayRef) -> Option<Column> {
         DataType::UInt8 => integers!(UInt8Type),
         DataType::UInt16 => integers!(UInt16Type),
         DataType::UInt32 => integers!(UInt32Type),
-        DataType::Utf8 => {
-            let strings = array.as_string::<i32>();
-            for row in 0..strings.len() {
-                out.bytes.extend_from_slice(strings.value(row).as_bytes());
-                out.ends.push(out.bytes.len());
-            }
-        }
-        DataType::Boolean => {
-            for v in array.as_boolean().values().iter() {
-                out.bytes.push(if v { b't' } else { b'f' });
-                out.ends.push(out.bytes.len());
-            }
-        }
-        DataType::Date32 => {
-            for days in array.as_primitive::<Date32Type>().values().iter() {
-                write_date(&mut out.bytes, *days)?;
-                out.ends.push(out.bytes.len());
-            }
-        }
+        DataType::Utf8 => strings(array),
+        DataType::Boolean => Column::write(array, array.as_boolean().values().iter(), |out, v| {
+            out.push(if v { b't' } else { b'f' });
+            Some(())
+        }),
+        DataType::Date32 => Column::write(
+            array,
+            array.as_primitive::<Date32Type>().values().iter(),
+            |out, days| write_date(out, *days),
+        ),
         DataType::Decimal128(_, scale) => {
             let scale = u32::try_from(*scale).ok()?;
-            for v in array.as_primitive::<Decimal128Type>().values().iter() {
-                write_decimal(&mut out.bytes, *v, scale);
-                out.ends.push(out.bytes.len());
-            }
+            let values = array.as_primitive::<Decimal128Type>().values().iter();
+            Column::write(array, values, |out, v| {
+                write_decimal(out, *v, scale);
+                Some(())
+            })
         }
-        _ => return None,
+        _ => None,
     }
-    Some(out)
+}
+
+/// Text is the same in both formats: its bytes.
+fn strings(array: &ArrayRef) -> Option<Column> {
+    let strings = array.as_string::<i32>();
+    let values = (0..strings.len()).map(|row| strings.value(row));
+    Column::write(array, values, |out, v| {
+        out.extend_from_slice(v.as_bytes());
+        Some(())
+    })
 }
 
 /// `YYYY-MM-DD`, for years 1 to 9999 (others go the generic way, which writes eras).
