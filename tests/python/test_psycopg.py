@@ -212,6 +212,28 @@ def test_pg_stat_activity_lists_only_the_principals_own_connections(lakegate):
         assert again.execute("SELECT count(*) FROM pg_catalog.pg_stat_activity").fetchone() == (1,)
 
 
+def test_extended_protocol_sends_rows_while_the_query_runs(lakegate):
+    """Execute streams: a client that reads one row and pauses leaves the query running
+    (blocked on the socket), not finished with every row gathered in the server."""
+    secret = lakegate.token("ada.streaming", ["parking"], ["analyst"])
+    kw = lakegate.dsn(secret)
+    big = "SELECT repeat('x', 1000) AS pad FROM generate_series(1, 50000)"
+    # Closed, not left by `with`, which would wait for the rest of a failed test's rows.
+    reader = psycopg.connect(**kw, autocommit=True, application_name="reader")
+    try:
+        with psycopg.connect(**kw, autocommit=True, application_name="watcher") as watcher:
+            rows = reader.cursor().stream(big)  # extended protocol, Execute with no row limit
+            assert next(rows) == ("x" * 1000,)
+            state = watcher.execute("SELECT state, query FROM pg_stat_activity "
+                                    "WHERE application_name = 'reader'").fetchone()
+            assert state == ("active", big)
+            assert sum(1 for _ in rows) == 50000 - 1
+            assert watcher.execute("SELECT state FROM pg_stat_activity "
+                                   "WHERE application_name = 'reader'").fetchone() == ("idle",)
+    finally:
+        reader.close()
+
+
 def test_privileges_are_read_only(lakegate):
     # Metabase asks this of every table before offering to write.
     with connect(lakegate, lakegate.parking(), autocommit=True) as conn:

@@ -10,6 +10,7 @@ mod connection;
 mod cursor;
 mod encode;
 mod error;
+mod execute;
 mod handler;
 mod server;
 mod settings;
