@@ -9,6 +9,7 @@ servers, not of encryption. PostgreSQL's data is loaded once into benches/.data/
 Run: benches/run (see benches/README.md)."""
 
 import asyncio
+import gc
 import json
 import os
 import shutil
@@ -99,9 +100,14 @@ def asyncpg_rows(dsn, sql):
 
     async def fetch():
         conn = await asyncpg.connect(**dsn)
+        # Python's collector, run at moments that differ between runs over millions of
+        # fresh objects, would otherwise swing the client's time more than the servers differ.
+        gc.collect()
+        gc.disable()
         try:
             return len(await conn.fetch(sql))
         finally:
+            gc.enable()
             await conn.close()
 
     return asyncio.run(fetch())

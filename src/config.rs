@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use lakegate_gateway::IdentityConfig;
+use lakegate_engine::MemoryConfig;
+use lakegate_gateway::{CacheConfig, IdentityConfig, LimitsConfig};
 use lakegate_lake::LakeConfig;
 use lakegate_policy::Policy;
 use serde::Deserialize;
@@ -29,6 +30,10 @@ pub struct Config {
     pub audit: AuditConfig,
     #[serde(default)]
     pub flight: FlightSection,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub cache: CacheConfig,
     /// The policy in a file of its own (relative to this file)…
     pub policy_file: Option<PathBuf>,
     /// …or inline as a `[policy]` table.
@@ -85,13 +90,49 @@ pub struct TlsConfig {
     pub key: PathBuf,
 }
 
-/// Engine tuning.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Engine tuning. The defaults suit a lake of 100,000 files on one machine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct EngineSection {
     /// Threads per query; 0 means one per core.
-    #[serde(default)]
     pub target_partitions: usize,
+    /// Memory all running queries may hold together, in MiB; past it sorts, joins and
+    /// aggregations spill to disk. 0: no limit.
+    pub memory_limit_mb: usize,
+    /// Where spill files go (the system's temporary folder if unset).
+    pub spill_dir: Option<PathBuf>,
+    /// Parquet metadata (footers, page indexes) kept in memory, in MiB.
+    pub metadata_cache_mb: usize,
+    /// Per-file statistics kept in memory, in MiB.
+    pub statistics_cache_mb: usize,
+    /// File listings kept in memory (trusted for `[lake] listing_ttl_secs`), in MiB.
+    pub listing_cache_mb: usize,
+}
+
+impl Default for EngineSection {
+    fn default() -> Self {
+        EngineSection {
+            target_partitions: 0,
+            memory_limit_mb: 4096,
+            spill_dir: None,
+            metadata_cache_mb: 1024,
+            statistics_cache_mb: 256,
+            listing_cache_mb: 64,
+        }
+    }
+}
+
+impl EngineSection {
+    pub fn memory(&self, resolve: impl Fn(&Path) -> PathBuf) -> MemoryConfig {
+        const MIB: usize = 1024 * 1024;
+        MemoryConfig {
+            limit: self.memory_limit_mb.saturating_mul(MIB),
+            spill_dir: self.spill_dir.as_deref().map(resolve),
+            metadata_cache: self.metadata_cache_mb.saturating_mul(MIB),
+            statistics_cache: self.statistics_cache_mb.saturating_mul(MIB),
+            listing_cache: self.listing_cache_mb.saturating_mul(MIB),
+        }
+    }
 }
 
 /// How the Flight SQL front end sends results.

@@ -1,5 +1,6 @@
-//! The HTTP side: `/healthz` (alive), `/readyz` (the lake has been listed) and
-//! `POST /reload` (re-read the policy; loopback callers only — `lakegate reload` uses it).
+//! The HTTP side: `/healthz` (alive), `/readyz` (the lake has been listed), `/metrics`
+//! (Prometheus) and `POST /reload` (re-read the policy; loopback callers only —
+//! `lakegate reload` uses it).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::routing::{get, post};
 use lakegate_gateway::Gateway;
 use tokio::net::TcpListener;
@@ -32,6 +33,7 @@ pub async fn serve(
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
         .route("/reload", post(reload_policy))
         .with_state(App { gateway, reload });
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -49,6 +51,14 @@ async fn ready(State(app): State<App>) -> (StatusCode, &'static str) {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "listing the lake\n")
     }
+}
+
+async fn metrics(State(app): State<App>) -> ([(header::HeaderName, &'static str); 1], String) {
+    let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    (
+        [(header::CONTENT_TYPE, kind)],
+        app.gateway.render_metrics().await,
+    )
 }
 
 async fn reload_policy(

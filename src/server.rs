@@ -33,6 +33,7 @@ pub fn engine(loaded: &Loaded, lake: &Lake) -> Result<Engine, String> {
             database: config.database.clone(),
             target_partitions: config.engine.target_partitions,
             hash_key: loaded.hash_key().map_err(|e| e.to_string())?,
+            memory: config.engine.memory(|p| loaded.resolve(p)),
         },
     )
     .map_err(|e| e.to_string())
@@ -98,6 +99,8 @@ impl Server {
             policy: loaded.policy.clone(),
             verifier,
             audit: Arc::new(audit),
+            limits: config.limits.clone(),
+            caches: config.cache.clone(),
         }));
         let tls = match &config.tls {
             Some(t) => Some(

@@ -31,16 +31,15 @@ class Lakegate:
             [BIN, "serve", "--config", str(self.config), "--pg", "127.0.0.1:0", "--http", "127.0.0.1:0", "--flight", "127.0.0.1:0"],
             stdout=subprocess.PIPE, text=True,
         )
-        self.port = self.flight_port = None
+        ports = {}
         for line in self.proc.stdout:
-            m = re.match(r"lakegate: (postgres|flight) listening on 127\.0\.0\.1:(\d+)", line)
-            if m and m.group(1) == "postgres":
-                self.port = int(m.group(2))
-            elif m:
-                self.flight_port = int(m.group(2))
-            if self.port and self.flight_port:
+            m = re.match(r"lakegate: (postgres|flight|http) listening on 127\.0\.0\.1:(\d+)", line)
+            if m:
+                ports[m.group(1)] = int(m.group(2))
+            if len(ports) == 3:
                 break
-        assert self.port and self.flight_port, "server did not start"
+        assert len(ports) == 3, "server did not start"
+        self.port, self.flight_port, self.http_port = ports["postgres"], ports["flight"], ports["http"]
         self.flight_uri = f"grpc+tls://127.0.0.1:{self.flight_port}"
         self.cert = (self.dir / "tls/cert.pem").read_text()
         # Keep draining stdout so the server never blocks on a full pipe.
@@ -86,6 +85,18 @@ class Lakegate:
         import pyarrow.flight as flight
 
         return flight.FlightClient(self.flight_uri, tls_root_certs=self.cert.encode())
+
+    def metrics(self):
+        """`/metrics`, parsed: {"name{labels}": value}."""
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        samples = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                samples[name] = float(value)
+        return samples
 
     def audit_lines(self):
         import json

@@ -8,10 +8,10 @@ use datafusion::arrow::datatypes::Schema;
 use datafusion::catalog::information_schema::INFORMATION_SCHEMA;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
+use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_pg_catalog::setup_pg_catalog;
 use lakegate_lake::{Lake, LakeSnapshot, LakeTable, Sidecar, Unreadable, UnreadableTable};
 use lakegate_policy::{Policy, Principal, TableRules};
@@ -32,6 +32,7 @@ use crate::error::EngineError;
 use crate::information::InformationSchema;
 use crate::keys::Keys;
 use crate::mask::HashKey;
+use crate::roles::PrincipalRole;
 use crate::secure::SecureTable;
 use crate::version::version_udf;
 
@@ -44,6 +45,23 @@ pub struct EngineConfig {
     pub target_partitions: usize,
     /// The key of the `hash` mask.
     pub hash_key: Option<HashKey>,
+    pub memory: MemoryConfig,
+}
+
+/// Memory the engine may use, and what it keeps cached.
+#[derive(Debug, Clone)]
+pub struct MemoryConfig {
+    /// Bytes all running queries may hold together; sorts, joins and aggregations spill to
+    /// disk past it, and a query that cannot spill fails with "out of memory". 0: no limit.
+    pub limit: usize,
+    /// Where spill files go; the system's temporary folder when `None`.
+    pub spill_dir: Option<std::path::PathBuf>,
+    /// Bytes of Parquet metadata (footers, page indexes) kept, so a warm query reads none.
+    pub metadata_cache: usize,
+    /// Bytes of per-file statistics kept.
+    pub statistics_cache: usize,
+    /// Bytes of file listings kept (for the listing TTL).
+    pub listing_cache: usize,
 }
 
 /// Builds sessions. Holds the runtime every session shares.
@@ -61,11 +79,21 @@ impl Engine {
     /// A runtime whose object stores are the lake's zones and whose file-listing cache
     /// lives as long as the lake's listing TTL.
     pub fn new(lake: &Lake, config: EngineConfig) -> Result<Engine, EngineError> {
+        let memory = &config.memory;
         let cache = CacheManagerConfig::default()
-            .with_list_files_cache_ttl(Some(lake.listing_ttl().max(Duration::from_millis(1))));
-        let runtime = RuntimeEnvBuilder::new()
-            .with_cache_manager(cache)
-            .build_arc()?;
+            .with_list_files_cache_ttl(Some(lake.listing_ttl().max(Duration::from_millis(1))))
+            .with_list_files_cache_limit(memory.listing_cache)
+            .with_metadata_cache_limit(memory.metadata_cache)
+            .with_file_statistics_cache_limit(memory.statistics_cache);
+        let mut runtime = RuntimeEnvBuilder::new().with_cache_manager(cache);
+        if memory.limit > 0 {
+            // Fair shares: one large query cannot starve the others of the pool.
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(memory.limit)));
+        }
+        if let Some(dir) = &memory.spill_dir {
+            runtime = runtime.with_temp_file_path(dir);
+        }
+        let runtime = runtime.build_arc()?;
         lake.register_stores(&runtime);
         let parser = SessionContext::new();
         parser.register_udf(claim_udf());
@@ -130,7 +158,10 @@ impl Engine {
         let information =
             InformationSchema::new(catalogs, Arc::clone(&keys), &self.config.database);
         catalog.register_schema(INFORMATION_SCHEMA, Arc::new(information))?;
-        setup_pg_catalog(&ctx, &self.config.database, EmptyContextProvider)
+        let role = PrincipalRole {
+            username: principal.username.clone(),
+        };
+        setup_pg_catalog(&ctx, &self.config.database, role)
             .map_err(|e| EngineError::PgCatalog(e.to_string()))?;
         if let Some(pg_catalog) = catalog.schema("pg_catalog") {
             catalog.register_schema(

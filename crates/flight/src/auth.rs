@@ -42,13 +42,12 @@ pub struct AuthLayer {
 
 impl AuthLayer {
     pub fn new(gateway: Arc<Gateway>) -> AuthLayer {
-        AuthLayer {
-            gateway,
-            verified: Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(Duration::from_secs(300))
-                .build(),
-        }
+        let caches = gateway.caches();
+        let verified = Cache::builder()
+            .max_capacity(caches.tokens)
+            .time_to_live(Duration::from_secs(caches.token_ttl_secs))
+            .build();
+        AuthLayer { gateway, verified }
     }
 
     /// Checks the call's credentials; `Basic` only on the handshake.
@@ -72,10 +71,12 @@ impl AuthLayer {
         let key: [u8; 32] = Sha256::digest(format!("{user}\n{token}")).into();
         if let Some(identity) = self.verified.get(&key) {
             if identity.expires_at > Utc::now() {
+                self.gateway.metrics().cache("tokens", true);
                 return Ok(identity);
             }
             self.verified.invalidate(&key);
         }
+        self.gateway.metrics().cache("tokens", false);
         let identity = self.gateway.login(token, user, "flight", client)?;
         self.verified.insert(key, identity.clone());
         Ok(identity)

@@ -20,7 +20,10 @@ pub fn code(error: &QueryError) -> Code {
         QueryError::DataFile { .. } => Code::DataLoss,
         QueryError::Unavailable { .. } => Code::FailedPrecondition,
         QueryError::Cancelled => Code::Cancelled,
-        QueryError::ResourcesExhausted(_) => Code::ResourceExhausted,
+        QueryError::Timeout(_) => Code::DeadlineExceeded,
+        QueryError::ResourcesExhausted(_) | QueryError::TooManyConnections(_) => {
+            Code::ResourceExhausted
+        }
         QueryError::Internal(_) => Code::Internal,
     }
 }

@@ -161,10 +161,22 @@ impl LakegateFlightSql {
         caller: &Authenticated,
         statement: Statement,
     ) -> Result<Response<DataStream>, Status> {
+        let subject = &caller.identity.principal.subject;
+        let admitted = self
+            .gateway
+            .admit("flight", subject)
+            .map_err(|e| query_status(&e, None))?;
         let audit = self.audit(caller, &statement.sql);
         let id = audit.id().to_string();
         let started = self.start(caller, &statement, audit).await;
         let (schema, batches) = started.map_err(|e| query_status(&e, Some(&id)))?;
+        // The stream counts against the limits until it ends or the client goes away.
+        let batches = batches
+            .map(move |batch| {
+                let _held = &admitted;
+                batch
+            })
+            .boxed();
         Ok(self.encode(schema, until_expiry(batches, caller.identity.expires_at)))
     }
 

@@ -10,12 +10,14 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use lakegate_policy::{Principal, TableRules};
 use serde_json::{Value, json};
 
 use crate::error::{AuthError, QueryError};
+use crate::metrics::Metrics;
 
 /// Where audit lines go.
 pub struct AuditLog {
@@ -98,6 +100,8 @@ pub enum Outcome {
     Denied,
     Error,
     Cancelled,
+    /// Stopped by the statement timeout.
+    Timeout,
 }
 
 impl Outcome {
@@ -108,6 +112,7 @@ impl Outcome {
             Outcome::Denied => "denied",
             Outcome::Error => "error",
             Outcome::Cancelled => "cancelled",
+            Outcome::Timeout => "timeout",
         }
     }
 
@@ -117,6 +122,7 @@ impl Outcome {
             QueryError::TableNotFound(_) | QueryError::ColumnNotFound(_) => Outcome::Hidden,
             QueryError::Forbidden(_) => Outcome::Denied,
             QueryError::Cancelled => Outcome::Cancelled,
+            QueryError::Timeout(_) => Outcome::Timeout,
             _ => Outcome::Error,
         }
     }
@@ -126,6 +132,10 @@ impl Outcome {
 /// which means the client went away).
 pub struct AuditEntry {
     log: Arc<AuditLog>,
+    metrics: Arc<Metrics>,
+    /// When the statement must have finished, if there is a statement timeout.
+    deadline: Option<Instant>,
+    arrived: Instant,
     id: String,
     caller: Caller,
     sql: String,
@@ -135,10 +145,20 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    pub(crate) fn new(log: Arc<AuditLog>, caller: Caller, sql: &str) -> AuditEntry {
+    pub(crate) fn new(
+        log: Arc<AuditLog>,
+        metrics: Arc<Metrics>,
+        timeout: Option<Duration>,
+        caller: Caller,
+        sql: &str,
+    ) -> AuditEntry {
+        let arrived = Instant::now();
         AuditEntry {
             id: log.query_id(),
             log,
+            metrics,
+            deadline: timeout.map(|t| arrived + t),
+            arrived,
             caller,
             sql: sql.to_string(),
             started: Utc::now(),
@@ -150,6 +170,15 @@ impl AuditEntry {
     /// The id users see in error messages, tying them to this line.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    pub(crate) fn arrived(&self) -> Instant {
+        self.arrived
+    }
+
+    /// When the statement times out, if it can.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     pub(crate) fn set_tables(&mut self, tables: Vec<(String, Option<TableRules>)>) {
@@ -166,6 +195,9 @@ impl AuditEntry {
             return;
         }
         self.done = true;
+        let took = self.arrived.elapsed();
+        self.metrics
+            .statement(self.caller.protocol, outcome.name(), rows, took);
         let principal = &self.caller.principal;
         let mut claims: BTreeMap<&str, Value> = BTreeMap::new();
         claims.insert("departments", json!(principal.departments));
@@ -193,7 +225,7 @@ impl AuditEntry {
                 json!({"table": name, "grants": grants, "restricts": restricts, "masks": masks})
             })
             .collect();
-        let elapsed = (Utc::now() - self.started).num_milliseconds();
+        let elapsed = took.as_millis();
         self.log.write(json!({
             "event": "statement",
             "query_id": self.id,

@@ -86,3 +86,55 @@ fn default_departments() -> String {
 fn default_groups() -> String {
     "/groups".to_string()
 }
+
+/// The `[limits]` section: what one statement, one protocol and one principal may take.
+/// Each refusal is a clear error to that client; the server keeps serving everyone else.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Seconds a statement may take from arrival to its last row; 0 for no limit.
+    pub query_timeout_secs: u64,
+    /// Open Postgres-wire connections.
+    pub max_pg_connections: usize,
+    /// Flight SQL result streams being read at once.
+    pub max_flight_streams: usize,
+    /// Connections and streams one principal (token subject) may hold at once.
+    pub max_per_principal: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            query_timeout_secs: 900,
+            max_pg_connections: 500,
+            max_flight_streams: 500,
+            max_per_principal: 50,
+        }
+    }
+}
+
+/// The `[cache]` section: the gateway's caches. (Listing and footer caches are the lake's,
+/// in `[lake]`; Parquet metadata is the engine's, in `[engine]`.)
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Per-principal sessions kept ready (each holds its catalog and plans' context).
+    pub sessions: u64,
+    /// Seconds an unused session is kept.
+    pub session_idle_secs: u64,
+    /// Verified tokens kept (Flight SQL verifies one per call).
+    pub tokens: u64,
+    /// Seconds a verified token is trusted without re-verifying (never past its `exp`).
+    pub token_ttl_secs: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            sessions: 1_000,
+            session_idle_secs: 600,
+            tokens: 10_000,
+            token_ttl_secs: 300,
+        }
+    }
+}

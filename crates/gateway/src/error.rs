@@ -73,8 +73,13 @@ pub enum QueryError {
     Unavailable { tables: String },
     #[error("canceling statement due to user request")]
     Cancelled,
+    #[error("canceling statement due to statement timeout ({0} s)")]
+    Timeout(u64),
     #[error("out of memory: {0}")]
     ResourcesExhausted(String),
+    /// A connection or stream limit is reached; which one is named.
+    #[error("too many connections: {0}")]
+    TooManyConnections(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -1,6 +1,7 @@
 //! The gateway itself: shared state built once at start-up.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -13,10 +14,13 @@ use lakegate_policy::{Policy, Principal};
 use moka::future::Cache;
 
 use crate::Statement;
+use crate::admission::{Admission, Admitted};
 use crate::audit::{AuditEntry, AuditLog, Caller};
 use crate::backends::Backends;
+use crate::config::{CacheConfig, LimitsConfig};
 use crate::error::{AuthError, QueryError};
 use crate::identity::{Identity, TokenVerifier};
+use crate::metrics::Metrics;
 use crate::session::Session;
 
 /// What the gateway is built from.
@@ -26,6 +30,8 @@ pub struct GatewayParts {
     pub policy: Policy,
     pub verifier: TokenVerifier,
     pub audit: Arc<AuditLog>,
+    pub limits: LimitsConfig,
+    pub caches: CacheConfig,
 }
 
 /// A policy with a version that changes on every reload, so cached sessions re-plan.
@@ -50,10 +56,16 @@ pub struct Gateway {
     sessions: Cache<SessionKey, Session>,
     parser: PostgresCompatibilityParser,
     backends: Arc<Backends>,
+    metrics: Arc<Metrics>,
+    admission: Arc<Admission>,
+    query_timeout: Option<Duration>,
+    caches: CacheConfig,
 }
 
 impl Gateway {
     pub fn new(parts: GatewayParts) -> Gateway {
+        let metrics = Arc::new(Metrics::new(parts.lake.requests()));
+        let timeout = parts.limits.query_timeout_secs;
         Gateway {
             lake: parts.lake,
             engine: parts.engine,
@@ -64,12 +76,39 @@ impl Gateway {
             verifier: parts.verifier,
             audit: parts.audit,
             sessions: Cache::builder()
-                .max_capacity(1_000)
-                .time_to_idle(Duration::from_secs(600))
+                .max_capacity(parts.caches.sessions)
+                .time_to_idle(Duration::from_secs(parts.caches.session_idle_secs))
                 .build(),
             parser: PostgresCompatibilityParser::new(),
             backends: Arc::new(Backends::default()),
+            admission: Arc::new(Admission::new(parts.limits, Arc::clone(&metrics))),
+            metrics,
+            query_timeout: (timeout > 0).then(|| Duration::from_secs(timeout)),
+            caches: parts.caches,
         }
+    }
+
+    /// The configured cache sizes, for the front ends' own caches.
+    pub fn caches(&self) -> &CacheConfig {
+        &self.caches
+    }
+
+    /// The server's counters, for `/metrics` and for the front ends' own.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// `/metrics`, as of now.
+    pub async fn render_metrics(&self) -> String {
+        // The session count is exact only once the cache's pending work is done.
+        self.sessions.run_pending_tasks().await;
+        self.metrics.render(self.sessions.entry_count())
+    }
+
+    /// Admits a connection (`pg`) or result stream (`flight`) of `subject`, within the
+    /// configured limits.
+    pub fn admit(&self, protocol: &'static str, subject: &str) -> Result<Admitted, QueryError> {
+        self.admission.admit(protocol, subject)
     }
 
     /// The connections the server holds, for `pg_stat_activity`.
@@ -108,7 +147,13 @@ impl Gateway {
 
     /// Starts a statement's audit line.
     pub fn audit(&self, caller: Caller, sql: &str) -> AuditEntry {
-        AuditEntry::new(Arc::clone(&self.audit), caller, sql)
+        AuditEntry::new(
+            Arc::clone(&self.audit),
+            Arc::clone(&self.metrics),
+            self.query_timeout,
+            caller,
+            sql,
+        )
     }
 
     /// Parses SQL (PostgreSQL dialect, with the rewrites drivers' catalog queries need).
@@ -151,8 +196,11 @@ impl Gateway {
         let snapshot = self.lake.snapshot();
         let policy = Arc::clone(&self.policy.read().unwrap_or_else(|e| e.into_inner()));
         let key = (principal.clone(), snapshot.version, policy.version);
-        self.sessions
+        let built = AtomicBool::new(false);
+        let session = self
+            .sessions
             .try_get_with(key, async {
+                built.store(true, Ordering::Relaxed);
                 let activity = Arc::clone(&self.backends) as Arc<dyn lakegate_engine::Activity>;
                 let (ctx, rules) =
                     self.engine
@@ -160,7 +208,10 @@ impl Gateway {
                 Ok::<_, lakegate_engine::EngineError>(Session::new(ctx, rules))
             })
             .await
-            .map_err(|e| QueryError::Internal(e.to_string()))
+            .map_err(|e| QueryError::Internal(e.to_string()));
+        self.metrics
+            .cache("sessions", !built.load(Ordering::Relaxed));
+        session
     }
 
     /// Installs a new policy atomically, or records why it was refused; sessions built under

@@ -6,6 +6,7 @@
 //! permission decision is made below this line, so a check that exists for one protocol
 //! exists for all.
 
+mod admission;
 mod audit;
 mod backends;
 mod colname;
@@ -14,15 +15,17 @@ mod config;
 mod error;
 mod gateway;
 pub mod identity;
+pub mod metrics;
 mod origin;
 mod rewrite;
 mod session;
 mod stream;
 mod tls;
 
+pub use admission::Admitted;
 pub use audit::{AuditEntry, AuditLog, Caller, Outcome};
 pub use backends::{BackendGuard, Backends, Running};
-pub use config::{ClaimMapping, IdentityConfig};
+pub use config::{CacheConfig, ClaimMapping, IdentityConfig, LimitsConfig};
 pub use error::{AuthError, QueryError};
 pub use gateway::{Gateway, GatewayParts};
 pub use identity::{Identity, TokenVerifier};

@@ -3,6 +3,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::cast;
@@ -11,7 +12,9 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use crate::colname::wire_name;
 use crate::origin::Origin;
 use datafusion::physical_plan::SendableRecordBatchStream;
-use futures::Stream;
+use datafusion::physical_plan::stream::EmptyRecordBatchStream;
+use futures::{Future, Stream};
+use tokio::time::Sleep;
 
 use crate::audit::{AuditEntry, Outcome};
 use crate::error::QueryError;
@@ -25,6 +28,8 @@ pub struct QueryStream {
     tables: Vec<String>,
     origins: Vec<Origin>,
     rows: u64,
+    /// The statement timeout, if any: when it fires the stream ends with an error.
+    deadline: Option<(Pin<Box<Sleep>>, Duration)>,
     /// Written when the stream ends, fails, or is dropped (the client went away).
     audit: Option<AuditEntry>,
 }
@@ -37,7 +42,12 @@ impl QueryStream {
         audit: AuditEntry,
     ) -> QueryStream {
         let schema = plain_schema(&inner.schema());
+        let deadline = audit.deadline().map(|at| {
+            let timeout = at.saturating_duration_since(audit.arrived());
+            (Box::pin(tokio::time::sleep_until(at.into())), timeout)
+        });
         QueryStream {
+            deadline,
             inner,
             schema,
             tables,
@@ -93,6 +103,20 @@ impl Stream for QueryStream {
     type Item = Result<RecordBatch, QueryError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some((sleep, timeout)) = self.deadline.as_mut()
+            && sleep.as_mut().poll(cx).is_ready()
+        {
+            let error = QueryError::Timeout(timeout.as_secs());
+            self.deadline = None;
+            // The plan is dropped now, releasing its memory and tasks.
+            self.inner = Box::pin(EmptyRecordBatchStream::new(self.inner.schema()));
+            self.finish(Outcome::Timeout, Some(&error));
+            return Poll::Ready(Some(Err(error)));
+        }
+        if self.audit.is_none() {
+            // Ended (by the timeout): nothing more.
+            return Poll::Ready(None);
+        }
         let item = match self.inner.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(batch))) => {
                 self.rows += batch.num_rows() as u64;

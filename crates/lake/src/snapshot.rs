@@ -26,6 +26,7 @@ use crate::footer::FooterCache;
 use crate::latest::LatestTable;
 use crate::naming::{department_slug, schema_name, sql_identifier};
 use crate::partition::{Partition, PartitionSegment, date_key, partitions};
+use crate::requests::{Counted, StoreRequests};
 use crate::sidecar::Sidecar;
 use crate::store::Zone;
 use crate::unreadable::{Unreadable, UnreadableTable};
@@ -91,6 +92,7 @@ pub struct Lake {
     zones: Vec<Zone>,
     ttl: Duration,
     footers: FooterCache,
+    requests: StoreRequests,
     current: RwLock<(Arc<LakeSnapshot>, Instant)>,
     refreshing: Arc<tokio::sync::Mutex<()>>,
 }
@@ -98,15 +100,20 @@ pub struct Lake {
 impl Lake {
     /// Opens every configured zone (relative paths against `base_dir`). Nothing is listed yet.
     pub fn open(config: &LakeConfig, base_dir: &FsPath) -> Result<Lake, LakeError> {
-        let zones = config
+        let mut zones = config
             .zones
             .iter()
             .map(|(name, zone)| Zone::open(name, zone, base_dir))
             .collect::<Result<Vec<_>, _>>()?;
+        let requests = StoreRequests::default();
+        for zone in &mut zones {
+            zone.store = Arc::new(Counted::new(Arc::clone(&zone.store), requests.clone()));
+        }
         Ok(Lake {
             zones,
             ttl: Duration::from_secs(config.listing_ttl_secs),
             footers: FooterCache::new(config.footer_cache_entries),
+            requests,
             current: RwLock::new((Arc::new(LakeSnapshot::default()), Instant::now())),
             refreshing: Arc::new(tokio::sync::Mutex::new(())),
         })
@@ -114,6 +121,11 @@ impl Lake {
 
     pub fn zones(&self) -> &[Zone] {
         &self.zones
+    }
+
+    /// The object-store requests every zone has made.
+    pub fn requests(&self) -> &StoreRequests {
+        &self.requests
     }
 
     /// How long a listing is trusted.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
-use lakegate_gateway::{BackendGuard, Caller, Identity};
+use lakegate_gateway::{Admitted, BackendGuard, Caller, Identity};
 use pgwire::api::{ClientInfo, ConnectionGuard, ConnectionHandle};
 use pgwire::error::PgWireResult;
 
@@ -26,6 +26,8 @@ pub struct Connection {
     pub backend: BackendGuard,
     cancel: Arc<ConnectionHandle>,
     _registered: ConnectionGuard,
+    /// Counts against the connection limits while the connection is open.
+    _admitted: Admitted,
 }
 
 impl Connection {
@@ -35,6 +37,7 @@ impl Connection {
         backend: BackendGuard,
         cancel: Arc<ConnectionHandle>,
         registered: ConnectionGuard,
+        admitted: Admitted,
     ) -> Self {
         Connection {
             identity,
@@ -43,6 +46,7 @@ impl Connection {
             backend,
             cancel,
             _registered: registered,
+            _admitted: admitted,
         }
     }
 

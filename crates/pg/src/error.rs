@@ -20,7 +20,9 @@ pub fn sqlstate(error: &QueryError) -> &'static str {
         QueryError::DataFile { .. } => "XX001",
         QueryError::Unavailable { .. } => "55000",
         QueryError::Cancelled => "57014",
+        QueryError::Timeout(_) => "57014",
         QueryError::ResourcesExhausted(_) => "53200",
+        QueryError::TooManyConnections(_) => "53300",
         QueryError::Internal(_) => "XX000",
     }
 }

@@ -38,7 +38,9 @@ where
         Some(Entry::Value(portal)) => portal,
         Some(Entry::Empty) => {
             client
-                .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
+                .feed(PgWireBackendMessage::EmptyQueryResponse(
+                    EmptyQueryResponse::new(),
+                ))
                 .await?;
             client.set_state(PgWireConnectionState::ReadyForQuery);
             return Ok(());
@@ -59,14 +61,16 @@ where
         }
     }
     match &mut *state {
-        PortalExecutionState::Suspended(results) => match send_rows(client, results, max_rows).await {
-            Ok(true) => *state = PortalExecutionState::Finished,
-            Ok(false) => {}
-            Err(e) => {
-                *state = PortalExecutionState::Finished;
-                return Err(e);
+        PortalExecutionState::Suspended(results) => {
+            match send_rows(client, results, max_rows).await {
+                Ok(true) => *state = PortalExecutionState::Finished,
+                Ok(false) => {}
+                Err(e) => {
+                    *state = PortalExecutionState::Finished;
+                    return Err(e);
+                }
             }
-        },
+        }
         // A finished portal answers further `Execute`s with no rows, as pgwire's does.
         _ => {
             let tag = Tag::new("SELECT").with_rows(0);
@@ -124,7 +128,9 @@ where
     match response {
         Response::EmptyQuery => {
             client
-                .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
+                .feed(PgWireBackendMessage::EmptyQueryResponse(
+                    EmptyQueryResponse::new(),
+                ))
                 .await?;
         }
         Response::Execution(tag) => send_execution_response(client, tag).await?,

@@ -21,7 +21,7 @@ use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use tracing::{info, warn};
 
 use crate::connection::Connection;
-use crate::error::{auth_error, fatal};
+use crate::error::{auth_error, fatal, sqlstate};
 
 /// Asks for a cleartext password (the token), verifies it through the gateway and binds
 /// the connection to the principal.
@@ -77,6 +77,13 @@ impl StartupHandler for JwtStartup {
                         return Err(auth_error(&e, &user));
                     }
                 };
+                let admitted = match self.gateway.admit("pg", &identity.principal.subject) {
+                    Ok(admitted) => admitted,
+                    Err(e) => {
+                        warn!(client = %client.socket_addr(), subject = %identity.principal.subject, reason = %e, "connection refused");
+                        return Err(fatal(sqlstate(&e), e.to_string()));
+                    }
+                };
                 info!(client = %client.socket_addr(), subject = %identity.principal.subject, protocol = "pg", "login");
                 let (pid, secret) = self.keys.generate(client);
                 client.set_pid_and_secret_key(pid, secret.clone());
@@ -103,6 +110,7 @@ impl StartupHandler for JwtStartup {
                     backend,
                     handle,
                     registered,
+                    admitted,
                 ));
                 finish_authentication(client, &Parameters).await?;
             }
