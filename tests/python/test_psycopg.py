@@ -234,6 +234,14 @@ def test_extended_protocol_sends_rows_while_the_query_runs(lakegate):
         reader.close()
 
 
+def test_pg_roles_lists_the_principal_as_a_login_role_that_administers_nothing(lakegate):
+    with connect(lakegate, lakegate.parking(), autocommit=True) as conn:
+        me = conn.execute("SELECT current_user").fetchone()[0]
+        roles = conn.execute("SELECT rolname, rolcanlogin, rolsuper, rolcreatedb, rolcreaterole "
+                             "FROM pg_catalog.pg_roles").fetchall()
+    assert roles == [(me, True, False, False, False)]
+
+
 def test_privileges_are_read_only(lakegate):
     # Metabase asks this of every table before offering to write.
     with connect(lakegate, lakegate.parking(), autocommit=True) as conn:
