@@ -2,9 +2,12 @@
 //!
 //! Below it: the table scan, the policy's row filter on raw values, and the masked
 //! projection. Above it: the user's query. It has no children as far as the optimizer can
-//! see, so no user expression, dynamic filter or statistic crosses it; it reports unknown
-//! statistics so no `COUNT`, `MIN` or `MAX` is answered from Parquet footers; and `EXPLAIN`
-//! shows only the table and a hash of the policy, never filter literals or file paths.
+//! see, so no user expression, dynamic filter or statistic crosses it; no column statistic
+//! and no exact row count leaves it, so no `COUNT`, `MIN` or `MAX` is answered from Parquet
+//! footers; and `EXPLAIN` shows only the table and a hash of the policy, never filter
+//! literals or file paths. A table without a row filter reports its estimated size (rows
+//! and bytes, marked inexact), which the user could count anyway and the join planner needs
+//! to put the smaller side of a join in memory.
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,7 +16,7 @@ use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, Statistics};
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_plan::StatisticsArgs;
+use datafusion::physical_plan::{StatisticsArgs, StatisticsContext};
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
@@ -24,15 +27,29 @@ pub struct SecuredScanExec {
     inner: Arc<dyn ExecutionPlan>,
     table: String,
     policy: String,
+    /// Whether every row of the table is the user's to see, so its size may be estimated.
+    sized: bool,
 }
 
 impl SecuredScanExec {
-    pub fn new(inner: Arc<dyn ExecutionPlan>, table: &str, policy: &str) -> Self {
+    pub fn new(inner: Arc<dyn ExecutionPlan>, table: &str, policy: &str, sized: bool) -> Self {
         SecuredScanExec {
             inner,
             table: table.to_string(),
             policy: policy.to_string(),
+            sized,
         }
+    }
+
+    /// Unknown statistics, but for an unfiltered table's estimated rows and bytes.
+    fn estimate(&self, args: &StatisticsArgs) -> Result<Arc<Statistics>> {
+        let mut estimate = Statistics::new_unknown(&self.schema());
+        if self.sized {
+            let inner = StatisticsContext::new().compute(self.inner.as_ref(), args)?;
+            estimate.num_rows = inner.num_rows.to_inexact();
+            estimate.total_byte_size = inner.total_byte_size.to_inexact();
+        }
+        Ok(Arc::new(estimate))
     }
 }
 
@@ -84,12 +101,8 @@ impl ExecutionPlan for SecuredScanExec {
     fn statistics_from_inputs(
         &self,
         _: &[Arc<Statistics>],
-        _: &StatisticsArgs,
+        args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
-        Ok(Arc::new(Statistics::new_unknown(&self.schema())))
-    }
-
-    fn partition_statistics(&self, _: Option<usize>) -> Result<Arc<Statistics>> {
-        Ok(Arc::new(Statistics::new_unknown(&self.schema())))
+        self.estimate(args)
     }
 }

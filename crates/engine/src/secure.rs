@@ -189,6 +189,7 @@ impl TableProvider for SecureTable {
             plan,
             &self.name,
             &self.rules.policy_hash,
+            self.rules.filter.is_none(),
         )))
     }
 }

@@ -17,8 +17,8 @@ pub struct LakeConfig {
     /// Parquet footers kept in memory (one per file) for schema merging.
     #[serde(default = "default_footer_cache")]
     pub footer_cache_entries: u64,
-    /// Benchmarks only: milliseconds added to every object-store request (object_store's
-    /// throttled store), to measure the lake as if it were remote.
+    /// Benchmarks only: milliseconds added to every object-store read and listing, to
+    /// measure the lake as if it were remote.
     #[serde(default)]
     pub simulated_request_latency_ms: u64,
 }

@@ -1,13 +1,18 @@
 //! Every zone's object store, with its requests counted: what proves a warm query asks the
 //! store for nothing it already knows, and what `/metrics` shows of the lake's traffic.
+//! Benchmarks may also delay every read and listing, as a remote bucket would.
+//! (object_store's own throttled store cannot wrap the local file system: it panics on a
+//! file-backed read.)
 
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::stream::BoxStream;
+use futures::StreamExt;
+use futures::stream::{self, BoxStream};
 use object_store::path::Path;
 use object_store::{
     CopyOptions, GetOptions, GetRange, GetResult, ListResult, MultipartUpload, ObjectMeta,
@@ -44,16 +49,45 @@ impl StoreRequests {
     }
 }
 
-/// A store whose requests are counted in [`StoreRequests`].
+/// A store whose requests are counted in [`StoreRequests`], each read and listing first
+/// waiting `latency`.
 #[derive(Debug)]
 pub struct Counted {
     inner: Arc<dyn ObjectStore>,
     requests: StoreRequests,
+    latency: Duration,
 }
 
 impl Counted {
-    pub fn new(inner: Arc<dyn ObjectStore>, requests: StoreRequests) -> Counted {
-        Counted { inner, requests }
+    pub fn new(inner: Arc<dyn ObjectStore>, requests: StoreRequests, latency: Duration) -> Counted {
+        Counted {
+            inner,
+            requests,
+            latency,
+        }
+    }
+
+    async fn wait(&self) {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+    }
+
+    /// A listing that waits `latency` before its first entry.
+    fn delayed(
+        &self,
+        list: BoxStream<'static, Result<ObjectMeta>>,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        if self.latency.is_zero() {
+            return list;
+        }
+        let latency = self.latency;
+        stream::once(async move {
+            tokio::time::sleep(latency).await;
+            list
+        })
+        .flatten()
+        .boxed()
     }
 
     fn count_get(&self, location: &Path, options: &GetOptions, result: &GetResult) {
@@ -96,6 +130,7 @@ impl ObjectStore for Counted {
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        self.wait().await;
         let result = self.inner.get_opts(location, options.clone()).await?;
         self.count_get(location, &options, &result);
         Ok(result)
@@ -104,6 +139,7 @@ impl ObjectStore for Counted {
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         // Column chunks: one request however many ranges it coalesces.
         self.requests.count("get");
+        self.wait().await;
         self.inner.get_ranges(location, ranges).await
     }
 
@@ -116,7 +152,7 @@ impl ObjectStore for Counted {
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
         self.requests.count("list");
-        self.inner.list(prefix)
+        self.delayed(self.inner.list(prefix))
     }
 
     fn list_with_offset(
@@ -125,11 +161,12 @@ impl ObjectStore for Counted {
         offset: &Path,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
         self.requests.count("list");
-        self.inner.list_with_offset(prefix, offset)
+        self.delayed(self.inner.list_with_offset(prefix, offset))
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
         self.requests.count("list");
+        self.wait().await;
         self.inner.list_with_delimiter(prefix).await
     }
 
@@ -151,7 +188,7 @@ mod tests {
     #[tokio::test]
     async fn counts_lists_gets_and_footer_reads() {
         let requests = StoreRequests::default();
-        let store = Counted::new(Arc::new(InMemory::new()), requests.clone());
+        let store = Counted::new(Arc::new(InMemory::new()), requests.clone(), Duration::ZERO);
         let file = Path::from("zone/t/part.parquet");
         store
             .put(&file, PutPayload::from_static(b"0123456789"))

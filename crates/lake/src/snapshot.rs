@@ -16,7 +16,6 @@ use datafusion::datasource::listing::{
 use datafusion::execution::runtime_env::RuntimeEnv;
 use futures::{StreamExt, TryStreamExt, stream};
 use object_store::ObjectStoreExt;
-use object_store::throttle::{ThrottleConfig, ThrottledStore};
 use tracing::{info, warn};
 
 use crate::config::LakeConfig;
@@ -113,16 +112,8 @@ impl Lake {
         let requests = StoreRequests::default();
         let latency = Duration::from_millis(config.simulated_request_latency_ms);
         for zone in &mut zones {
-            if !latency.is_zero() {
-                let throttle = ThrottleConfig {
-                    wait_get_per_call: latency,
-                    wait_list_per_call: latency,
-                    wait_list_with_delimiter_per_call: latency,
-                    ..ThrottleConfig::default()
-                };
-                zone.store = Arc::new(ThrottledStore::new(Arc::clone(&zone.store), throttle));
-            }
-            zone.store = Arc::new(Counted::new(Arc::clone(&zone.store), requests.clone()));
+            let counted = Counted::new(Arc::clone(&zone.store), requests.clone(), latency);
+            zone.store = Arc::new(counted);
         }
         Ok(Lake {
             zones,
