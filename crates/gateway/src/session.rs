@@ -12,6 +12,7 @@ use datafusion::sql::parser::Statement as DfStatement;
 
 use lakegate_policy::TableRules;
 
+use moka::sync::Cache;
 use tokio::sync::OnceCell;
 
 use crate::audit::{AuditEntry, Outcome};
@@ -39,7 +40,13 @@ pub struct Session {
     rules: Arc<BTreeMap<String, TableRules>>,
     /// `pg_class` OIDs of the session's relations, read once.
     oids: Arc<OnceCell<RelationOids>>,
+    /// Logical plans by statement text. A session is rebuilt when the lake or the policy
+    /// changes, so a plan here is always of the current tables under the current policy.
+    plans: Cache<String, LogicalPlan>,
 }
+
+/// Statements whose plans a session keeps.
+const PLANS_KEPT: u64 = 256;
 
 impl Session {
     pub(crate) fn new(ctx: SessionContext, rules: BTreeMap<String, TableRules>) -> Session {
@@ -47,11 +54,24 @@ impl Session {
             ctx: Arc::new(ctx),
             rules: Arc::new(rules),
             oids: Arc::new(OnceCell::new()),
+            plans: Cache::new(PLANS_KEPT),
         }
     }
 
     /// Plans a statement the guard classified as a query. Parameters (`$1`) stay open.
+    /// A statement planned before in this session is not planned again: dashboards repeat
+    /// theirs, and Flight SQL and the extended protocol describe a query before running it.
     pub async fn plan(&self, statement: &Statement) -> Result<LogicalPlan, QueryError> {
+        let key = statement.to_string();
+        if let Some(plan) = self.plans.get(&key) {
+            return Ok(plan);
+        }
+        let plan = self.plan_anew(statement).await?;
+        self.plans.insert(key, plan.clone());
+        Ok(plan)
+    }
+
+    async fn plan_anew(&self, statement: &Statement) -> Result<LogicalPlan, QueryError> {
         let state = self.ctx.state();
         let plan = state
             .statement_to_plan(DfStatement::Statement(Box::new(statement.clone())))
