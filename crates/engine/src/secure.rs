@@ -8,6 +8,8 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::DFSchema;
 use datafusion::datasource::TableType;
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
 use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
@@ -146,7 +148,8 @@ impl TableProvider for SecureTable {
             .await?;
         // The optimizer cannot see below the barrier, so split the files across cores here.
         let config = state.config_options();
-        if let Some(split) = plan.repartitioned(config.execution.target_partitions, config)? {
+        let streams = scan_streams(plan.as_ref(), config.execution.target_partitions);
+        if let Some(split) = plan.repartitioned(streams, config)? {
             plan = split;
         }
         let scanned = DFSchema::try_from(plan.schema().as_ref().clone())?;
@@ -191,5 +194,26 @@ impl TableProvider for SecureTable {
             &self.rules.policy_hash,
             self.rules.filter.is_none(),
         )))
+    }
+}
+
+/// Files opened at once when a table has many: each partition of a scan opens its files one
+/// after another, so over a remote store a lake of small daily files would otherwise wait
+/// one request latency per file per core.
+const MANY_FILES_STREAMS: usize = 32;
+
+/// How many partitions a scan is split into: one per core, or, for a table of many files,
+/// enough streams to keep that many requests in flight.
+fn scan_streams(plan: &dyn ExecutionPlan, cores: usize) -> usize {
+    let files = plan
+        .downcast_ref::<DataSourceExec>()
+        .and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>())
+        .map_or(0, |scan| {
+            scan.file_groups.iter().map(|g| g.len()).sum::<usize>()
+        });
+    if files >= 4 * MANY_FILES_STREAMS {
+        cores.max(MANY_FILES_STREAMS)
+    } else {
+        cores
     }
 }
