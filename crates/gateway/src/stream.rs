@@ -103,6 +103,10 @@ impl Stream for QueryStream {
     type Item = Result<RecordBatch, QueryError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.audit.is_none() {
+            // Ended (finished, failed or timed out): nothing more.
+            return Poll::Ready(None);
+        }
         if let Some((sleep, timeout)) = self.deadline.as_mut()
             && sleep.as_mut().poll(cx).is_ready()
         {
@@ -112,10 +116,6 @@ impl Stream for QueryStream {
             self.inner = Box::pin(EmptyRecordBatchStream::new(self.inner.schema()));
             self.finish(Outcome::Timeout, Some(&error));
             return Poll::Ready(Some(Err(error)));
-        }
-        if self.audit.is_none() {
-            // Ended (by the timeout): nothing more.
-            return Poll::Ready(None);
         }
         let item = match self.inner.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(batch))) => {
