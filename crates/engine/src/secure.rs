@@ -217,6 +217,8 @@ fn scan_streams(plan: &dyn ExecutionPlan, cores: usize) -> usize {
     let files = plan
         .downcast_ref::<DataSourceExec>()
         .and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>())
-        .map_or(0, |scan| scan.file_groups.iter().map(|g| g.len()).sum::<usize>());
+        .map_or(0, |scan| {
+            scan.file_groups.iter().map(|g| g.len()).sum::<usize>()
+        });
     cores.max(files.min(MAX_FILE_STREAMS))
 }
