@@ -1,6 +1,7 @@
 """Many small files: a dataset of 10,000 daily partitions (one small Parquet file each, laid out
-as a council's raw zone is), served through object_store's throttled store, which adds a
-latency to every request as a remote bucket would, with every request counted.
+as a council's raw zone is), served through lakegate's store wrapper with a latency added to
+every read and listing (`[lake] simulated_request_latency_ms`), as a remote bucket would,
+and every request counted.
 
 Measured for lakegate: the cold start (listing and every footer, until /readyz), a first and
 a warm dashboard query, the warm query's LIST / GET / footer-GET counts (from /metrics, a
