@@ -27,7 +27,8 @@ pub enum Command {
     Check(ConfigArg),
     /// List schemas and tables, optionally as one principal sees them.
     Tables(TablesArgs),
-    /// Make the running server re-read its policy (as SIGHUP does); a bad policy is refused.
+    /// Make the running server relist the lake and re-read its policy (as SIGHUP does); a
+    /// bad policy is refused.
     Reload(ReloadArgs),
 }
 

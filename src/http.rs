@@ -71,8 +71,12 @@ async fn reload_policy(
             "reload is accepted from this machine only\n".to_string(),
         );
     }
+    app.gateway.relist().await;
     match (app.reload)() {
-        Ok(()) => (StatusCode::OK, "policy reloaded\n".to_string()),
+        Ok(()) => (
+            StatusCode::OK,
+            "lake relisted, policy reloaded\n".to_string(),
+        ),
         Err(e) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("policy refused, the current one stays: {e}\n"),

@@ -200,6 +200,7 @@ async fn wait_for_signals(loaded: &Loaded, gateway: &Gateway) {
             _ = tokio::signal::ctrl_c() => return,
             _ = term.recv() => return,
             _ = hup.recv() => {
+                gateway.relist().await;
                 let _ = reload(loaded, gateway);
             }
         }

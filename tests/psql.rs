@@ -413,6 +413,45 @@ fn new_partitions_appear_without_a_restart() {
 }
 
 #[test]
+fn reload_makes_landed_files_visible_before_the_listing_ttl() {
+    let demo = Demo::new();
+    demo.edit_config("listing_ttl_secs = 60", "listing_ttl_secs = 3600");
+    let server = demo.serve();
+    let token = demo.parking_token();
+    let count = "SELECT count(*) FROM parking_raw_zone.liberator_pcn_tickets \
+                 WHERE import_date = '20241125'";
+    // Listed and cached, partition absent.
+    assert_eq!(stdout(&server.psql(&token, "require", count)).trim(), "0");
+    let dataset = demo.path("lake/raw/parking/liberator/liberator_pcn_tickets");
+    let from = dataset.join("import_year=2024/import_month=11/import_day=24/import_date=20241124");
+    let to = dataset.join("import_year=2024/import_month=11/import_day=25/import_date=20241125");
+    std::fs::create_dir_all(&to).expect("mkdir");
+    std::fs::copy(
+        from.join("part-00000.parquet"),
+        to.join("part-00000.parquet"),
+    )
+    .expect("copy");
+    let out = Command::new(BIN)
+        .args(["reload", "--config"])
+        .arg(demo.config())
+        .args(["--http", &server.http.to_string()])
+        .output()
+        .expect("run reload");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("lake relisted"), "{}", stdout(&out));
+    let rows: usize = stdout(&server.psql(&token, "require", count))
+        .trim()
+        .parse()
+        .expect("a count");
+    assert_eq!(rows, ROWS / 7, "the landed partition is read at once");
+    let latest = "SELECT max(import_date) FROM parking_raw_zone.liberator_pcn_tickets_latest";
+    assert_eq!(
+        stdout(&server.psql(&token, "require", latest)).trim(),
+        "20241125"
+    );
+}
+
+#[test]
 fn health_endpoint_answers() {
     let demo = Demo::new();
     let server = demo.serve();

@@ -1,4 +1,4 @@
-//! `lakegate reload`: ask the running server to re-read its policy.
+//! `lakegate reload`: ask the running server to relist the lake and re-read its policy.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

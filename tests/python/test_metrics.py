@@ -6,6 +6,7 @@ import urllib.request
 import psycopg
 
 STORE = 'lakegate_object_store_requests_total{{kind="{}"}}'
+LOOKUPS = "lakegate_cache_lookups_total"
 QUERY = ("SELECT ward_code, count(*), sum(amount) FROM parking_raw_zone.liberator_pcn_tickets "
          "WHERE import_date >= '2024-01-01' GROUP BY ward_code")
 
@@ -15,13 +16,23 @@ def store_requests(lakegate):
     return {kind: samples.get(STORE.format(kind), 0) for kind in ("list", "get", "footer_get", "head")}
 
 
+def cache_lookups(lakegate, cache):
+    samples = lakegate.metrics()
+    return tuple(samples.get(f'{LOOKUPS}{{cache="{cache}",result="{r}"}}', 0) for r in ("hit", "miss"))
+
+
 def test_a_warm_query_makes_no_list_and_no_footer_request(lakegate):
     with psycopg.connect(**lakegate.dsn(lakegate.parking()), autocommit=True) as conn:
         first = conn.execute(QUERY).fetchall()
         before = store_requests(lakegate)
+        metadata_before = cache_lookups(lakegate, "parquet_metadata")
         again = conn.execute(QUERY).fetchall()
         after = store_requests(lakegate)
+        metadata_after = cache_lookups(lakegate, "parquet_metadata")
     assert sorted(again) == sorted(first) and first
+    # Every footer came from the metadata cache: hits counted, no miss.
+    assert metadata_after[0] > metadata_before[0], (metadata_before, metadata_after)
+    assert metadata_after[1] == metadata_before[1], (metadata_before, metadata_after)
     assert after["list"] == before["list"], (before, after)
     assert after["footer_get"] == before["footer_get"], (before, after)
     assert after["head"] == before["head"], (before, after)

@@ -9,4 +9,6 @@ pub enum EngineError {
     Catalog(#[from] datafusion::error::DataFusionError),
     #[error("installing pg_catalog: {0}")]
     PgCatalog(String),
+    #[error("starting the query threads: {0}")]
+    Threads(#[from] std::io::Error),
 }

@@ -8,6 +8,7 @@
 
 mod activity;
 mod barrier;
+mod caches;
 mod catalog;
 mod claims;
 mod comments;
@@ -17,6 +18,7 @@ mod computed;
 mod constraints;
 mod dictionary;
 mod error;
+mod executor;
 mod information;
 mod keys;
 mod mask;
@@ -28,9 +30,11 @@ mod types;
 mod version;
 
 pub use activity::{Activity, Backend};
+pub use caches::CacheLookups;
 pub use compile::{CompileError, Compiled, compile};
 pub use constraints::VECTOR;
 pub use error::EngineError;
+pub use executor::Executor;
 pub use lakegate_lake::PolicyUnavailable;
 pub use mask::HashKey;
 pub use secure::SecureTable;

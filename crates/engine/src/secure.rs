@@ -148,8 +148,17 @@ impl TableProvider for SecureTable {
             .await?;
         // The optimizer cannot see below the barrier, so split the files across cores here.
         let config = state.config_options();
-        let streams = scan_streams(plan.as_ref(), config.execution.target_partitions);
-        if let Some(split) = plan.repartitioned(streams, config)? {
+        let cores = config.execution.target_partitions;
+        let streams = scan_streams(plan.as_ref(), cores);
+        let split = if streams > cores {
+            // Small files are worth splitting for their latency, not their size.
+            let mut options = config.clone();
+            options.optimizer.repartition_file_min_size = 0;
+            plan.repartitioned(streams, &options)?
+        } else {
+            plan.repartitioned(cores, config)?
+        };
+        if let Some(split) = split {
             plan = split;
         }
         let scanned = DFSchema::try_from(plan.schema().as_ref().clone())?;
@@ -197,13 +206,13 @@ impl TableProvider for SecureTable {
     }
 }
 
-/// Files opened at once when a table has many: each partition of a scan opens its files one
-/// after another, so over a remote store a lake of small daily files would otherwise wait
-/// one request latency per file per core.
-const MANY_FILES_STREAMS: usize = 32;
+/// Files a scan keeps in flight at most: each partition of a scan opens its files one after
+/// another, so over a remote store a lake of small daily files would otherwise wait one
+/// request latency per file per core.
+const MAX_FILE_STREAMS: usize = 32;
 
-/// How many partitions a scan is split into: one per core, or, for a table of many files,
-/// enough streams to keep that many requests in flight.
+/// How many partitions a scan is split into: one per core, or one per file (up to
+/// [`MAX_FILE_STREAMS`]) when it reads more files than there are cores.
 fn scan_streams(plan: &dyn ExecutionPlan, cores: usize) -> usize {
     let files = plan
         .downcast_ref::<DataSourceExec>()
@@ -211,9 +220,5 @@ fn scan_streams(plan: &dyn ExecutionPlan, cores: usize) -> usize {
         .map_or(0, |scan| {
             scan.file_groups.iter().map(|g| g.len()).sum::<usize>()
         });
-    if files >= 4 * MANY_FILES_STREAMS {
-        cores.max(MANY_FILES_STREAMS)
-    } else {
-        cores
-    }
+    cores.max(files.min(MAX_FILE_STREAMS))
 }

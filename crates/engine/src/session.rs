@@ -7,7 +7,6 @@ use std::time::Duration;
 use datafusion::arrow::datatypes::Schema;
 use datafusion::catalog::information_schema::INFORMATION_SCHEMA;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
-use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionStateBuilder;
@@ -18,6 +17,7 @@ use lakegate_policy::{Policy, Principal, TableRules};
 use tracing::error;
 
 use crate::activity::{Activity, StatActivity};
+use crate::caches::{CacheLookups, RuntimeCaches};
 use crate::catalog::LakeCatalog;
 use crate::claims::claim_udf;
 use crate::comments::{Comments, TableComments};
@@ -29,6 +29,7 @@ use crate::compat::{
 use crate::compile::{CompileError, compile};
 use crate::dictionary::{self, Visible, dictionary};
 use crate::error::EngineError;
+use crate::executor::Executor;
 use crate::information::InformationSchema;
 use crate::keys::Keys;
 use crate::mask::HashKey;
@@ -67,6 +68,9 @@ pub struct MemoryConfig {
 /// Builds sessions. Holds the runtime every session shares.
 pub struct Engine {
     runtime: Arc<RuntimeEnv>,
+    caches: RuntimeCaches,
+    lookups: CacheLookups,
+    executor: Executor,
     config: EngineConfig,
     /// Parses policy filters; knows the `claim` placeholder.
     parser: SessionContext,
@@ -80,12 +84,10 @@ impl Engine {
     /// lives as long as the lake's listing TTL.
     pub fn new(lake: &Lake, config: EngineConfig) -> Result<Engine, EngineError> {
         let memory = &config.memory;
-        let cache = CacheManagerConfig::default()
-            .with_list_files_cache_ttl(Some(lake.listing_ttl().max(Duration::from_millis(1))))
-            .with_list_files_cache_limit(memory.listing_cache)
-            .with_metadata_cache_limit(memory.metadata_cache)
-            .with_file_statistics_cache_limit(memory.statistics_cache);
-        let mut runtime = RuntimeEnvBuilder::new().with_cache_manager(cache);
+        let lookups = CacheLookups::default();
+        let ttl = lake.listing_ttl().max(Duration::from_millis(1));
+        let caches = RuntimeCaches::new(memory, ttl, &lookups);
+        let mut runtime = RuntimeEnvBuilder::new().with_cache_manager(caches.config(memory));
         if memory.limit > 0 {
             // Fair shares: one large query cannot starve the others of the pool.
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(memory.limit)));
@@ -97,11 +99,33 @@ impl Engine {
         lake.register_stores(&runtime);
         let parser = SessionContext::new();
         parser.register_udf(claim_udf());
+        let threads = match config.target_partitions {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
         Ok(Engine {
             runtime,
+            caches,
+            lookups,
+            executor: Executor::dedicated(threads)?,
             config,
             parser,
         })
+    }
+
+    /// Hits and misses of the runtime's caches; the server's other caches count here too.
+    pub fn cache_lookups(&self) -> &CacheLookups {
+        &self.lookups
+    }
+
+    /// Forgets every file listing, so the next scan of each table lists it again.
+    pub fn forget_listings(&self) {
+        self.caches.listings.clear();
+    }
+
+    /// Where every session's queries run.
+    pub fn executor(&self) -> &Executor {
+        &self.executor
     }
 
     pub fn database(&self) -> &str {
@@ -271,6 +295,13 @@ impl Engine {
         if self.config.target_partitions > 0 {
             config = config.with_target_partitions(self.config.target_partitions);
         }
+        let optimizer = &mut config.options_mut().optimizer;
+        // A join whose smaller side is estimated under these is built once and probed from
+        // every partition, instead of both sides being repartitioned by key first: on the
+        // few cores a council's server has, the shuffle costs more than the single build
+        // (TPC-H Q7 and Q18 take a quarter less time).
+        optimizer.hash_join_single_partition_threshold = 64 << 20;
+        optimizer.hash_join_single_partition_threshold_rows = 4 << 20;
         let state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(Arc::clone(&self.runtime))

@@ -111,7 +111,10 @@ mod tests {
             max_per_principal: per_principal,
             ..LimitsConfig::default()
         };
-        let metrics = Arc::new(Metrics::new(&StoreRequests::default()));
+        let metrics = Arc::new(Metrics::new(
+            &StoreRequests::default(),
+            &lakegate_engine::CacheLookups::default(),
+        ));
         Arc::new(Admission::new(limits, metrics))
     }
 

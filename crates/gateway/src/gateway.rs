@@ -64,7 +64,10 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn new(parts: GatewayParts) -> Gateway {
-        let metrics = Arc::new(Metrics::new(parts.lake.requests()));
+        let metrics = Arc::new(Metrics::new(
+            parts.lake.requests(),
+            parts.engine.cache_lookups(),
+        ));
         let timeout = parts.limits.query_timeout_secs;
         Gateway {
             lake: parts.lake,
@@ -205,13 +208,24 @@ impl Gateway {
                 let (ctx, rules) =
                     self.engine
                         .session(principal, &policy.policy, &snapshot, activity)?;
-                Ok::<_, lakegate_engine::EngineError>(Session::new(ctx, rules))
+                Ok::<_, lakegate_engine::EngineError>(Session::new(
+                    ctx,
+                    rules,
+                    self.engine.executor().clone(),
+                ))
             })
             .await
             .map_err(|e| QueryError::Internal(e.to_string()));
         self.metrics
             .cache("sessions", !built.load(Ordering::Relaxed));
         session
+    }
+
+    /// Lists the lake again now, forgetting every cached file listing: what a data engineer
+    /// asks for after landing files, rather than waiting out the listing TTL.
+    pub async fn relist(&self) {
+        self.engine.forget_listings();
+        self.lake.refresh().await;
     }
 
     /// Installs a new policy atomically, or records why it was refused; sessions built under

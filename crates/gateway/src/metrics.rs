@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use lakegate_engine::CacheLookups;
 use lakegate_lake::StoreRequests;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -22,12 +23,6 @@ struct Statement {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Protocol {
     protocol: &'static str,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CacheLookup {
-    cache: &'static str,
-    result: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -50,12 +45,12 @@ pub struct Metrics {
     rows: Family<Protocol, Counter>,
     connections: Family<Protocol, Gauge>,
     sessions: Gauge,
-    caches: Family<CacheLookup, Counter>,
+    caches: CacheLookups,
     refused: Family<Refusal, Counter>,
 }
 
 impl Metrics {
-    pub fn new(store: &StoreRequests) -> Metrics {
+    pub fn new(store: &StoreRequests, caches: &CacheLookups) -> Metrics {
         let mut metrics = Metrics {
             registry: Registry::default(),
             statements: Family::default(),
@@ -63,7 +58,7 @@ impl Metrics {
             rows: Family::default(),
             connections: Family::default(),
             sessions: Gauge::default(),
-            caches: Family::default(),
+            caches: caches.clone(),
             refused: Family::default(),
         };
         let r = &mut metrics.registry;
@@ -95,7 +90,7 @@ impl Metrics {
         r.register(
             "lakegate_cache_lookups",
             "Lookups in lakegate's caches, by cache and result (hit, miss)",
-            metrics.caches.clone(),
+            metrics.caches.by_cache(),
         );
         r.register(
             "lakegate_refused",
@@ -138,10 +133,7 @@ impl Metrics {
     }
 
     pub fn cache(&self, cache: &'static str, hit: bool) {
-        let result = if hit { "hit" } else { "miss" };
-        self.caches
-            .get_or_create(&CacheLookup { cache, result })
-            .inc();
+        self.caches.record(cache, hit);
     }
 
     pub fn refused(&self, protocol: &'static str, limit: &'static str) {
@@ -178,7 +170,7 @@ mod tests {
     #[test]
     fn renders_every_family_with_its_labels() {
         let store = StoreRequests::default();
-        let metrics = Metrics::new(&store);
+        let metrics = Metrics::new(&store, &CacheLookups::default());
         metrics.statement("pg", "ok", 3, Duration::from_millis(5));
         metrics.cache("sessions", true);
         let open = metrics.connection("pg");

@@ -10,6 +10,7 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DfStatement;
 
+use lakegate_engine::Executor;
 use lakegate_policy::TableRules;
 
 use moka::sync::Cache;
@@ -43,14 +44,20 @@ pub struct Session {
     /// Logical plans by statement text. A session is rebuilt when the lake or the policy
     /// changes, so a plan here is always of the current tables under the current policy.
     plans: Cache<String, LogicalPlan>,
+    executor: Executor,
 }
 
 /// Statements whose plans a session keeps.
 const PLANS_KEPT: u64 = 256;
 
 impl Session {
-    pub(crate) fn new(ctx: SessionContext, rules: BTreeMap<String, TableRules>) -> Session {
+    pub(crate) fn new(
+        ctx: SessionContext,
+        rules: BTreeMap<String, TableRules>,
+        executor: Executor,
+    ) -> Session {
         Session {
+            executor,
             ctx: Arc::new(ctx),
             rules: Arc::new(rules),
             oids: Arc::new(OnceCell::new()),
@@ -210,10 +217,12 @@ impl Session {
             .execute_logical_plan(plan)
             .await
             .map_err(|e| QueryError::from_datafusion(e, &tables))?;
-        frame
-            .execute_stream()
+        let context = Arc::new(frame.task_ctx());
+        let plan = frame
+            .create_physical_plan()
             .await
-            .map_err(|e| QueryError::from_datafusion(e, &tables))
+            .map_err(|e| QueryError::from_datafusion(e, &tables))?;
+        Ok(self.executor.run(plan, context))
     }
 }
 
