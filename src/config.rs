@@ -94,7 +94,7 @@ pub struct TlsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineSection {
-    /// Threads per query; 0 means one per core.
+    /// Partitions per query, and threads all queries run on; 0 means one per core.
     pub target_partitions: usize,
     /// Memory all running queries may hold together, in MiB; past it sorts, joins and
     /// aggregations spill to disk. 0: no limit.

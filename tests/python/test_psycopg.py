@@ -151,6 +151,37 @@ def test_cancel_gets_57014_and_the_connection_survives(lakegate):
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
+def test_a_cpu_heavy_query_does_not_hold_up_other_clients(lakegate):
+    tickets = "parking_raw_zone.liberator_pcn_tickets"
+    heavy = connect(lakegate, lakegate.parking(), autocommit=True)
+    outcome = []
+
+    def run():
+        try:
+            heavy.execute(f"SELECT count(*) FROM {tickets} a, {tickets} b, {tickets} c")
+            outcome.append("finished")
+        except errors.QueryCanceled:
+            outcome.append("cancelled")
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        with connect(lakegate, lakegate.parking(), autocommit=True) as watcher:
+            active = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+            while watcher.execute(active).fetchone()[0] < 2:
+                time.sleep(0.05)
+        # A new connection (TLS handshake, token, session) and a scan, while every query
+        # thread is busy with the cross join.
+        with connect(lakegate, lakegate.engineer(), autocommit=True) as other:
+            assert other.execute(LATEST).fetchone() == (ROWS_PER_DAY,)
+        assert not outcome, "answered only after the heavy query ended"
+    finally:
+        heavy.cancel()
+        thread.join(timeout=60)
+        heavy.close()
+    assert outcome == ["cancelled"]
+
+
 def test_errors_do_not_break_the_session(lakegate):
     with connect(lakegate, lakegate.parking()) as conn:
         conn.autocommit = True
