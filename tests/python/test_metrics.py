@@ -66,10 +66,23 @@ def test_metrics_count_statements_rows_connections_and_cache_lookups(lakegate):
     assert after[hidden] == before.get(hidden, 0) + 1
     sent = 'lakegate_rows_sent_total{protocol="pg"}'
     assert after[sent] >= before.get(sent, 0) + len(rows)
+    # Each row is at least a DataRow message's 7 bytes of framing on the wire.
+    sent_bytes = 'lakegate_result_bytes_sent_total{protocol="pg"}'
+    assert after[sent_bytes] >= before.get(sent_bytes, 0) + 7 * len(rows)
     assert during['lakegate_connections{protocol="pg"}'] >= 1
     assert after['lakegate_statement_duration_seconds_count{protocol="pg"}'] > 0
     assert after["lakegate_sessions"] >= 1
     assert after['lakegate_cache_lookups_total{cache="sessions",result="hit"}'] >= 1
+
+
+def test_flight_result_bytes_are_counted(lakegate):
+    name = 'lakegate_result_bytes_sent_total{protocol="flight"}'
+    before = lakegate.metrics().get(name, 0)
+    with lakegate.adbc(lakegate.parking()) as conn, conn.cursor() as cur:
+        cur.execute("SELECT * FROM parking_raw_zone.liberator_pcn_tickets")
+        table = cur.fetch_arrow_table()
+    # The IPC messages carry at least the columns' buffers.
+    assert lakegate.metrics()[name] - before >= table.nbytes * 0.5, (before, table.nbytes)
 
 
 def test_metrics_are_openmetrics_text(lakegate):

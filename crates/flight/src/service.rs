@@ -168,6 +168,7 @@ impl LakegateFlightSql {
             .map_err(|e| query_status(&e, None))?;
         let audit = self.audit(caller, &statement.sql);
         let id = audit.id().to_string();
+        let sent = audit.bytes_sent();
         let started = self.start(caller, &statement, audit).await;
         let (schema, batches) = started.map_err(|e| query_status(&e, Some(&id)))?;
         // The stream counts against the limits until it ends or the client goes away.
@@ -177,7 +178,13 @@ impl LakegateFlightSql {
                 batch
             })
             .boxed();
-        Ok(self.encode(schema, until_expiry(batches, caller.identity.expires_at)))
+        let encoded = self.encode(schema, until_expiry(batches, caller.identity.expires_at));
+        Ok(encoded.map(|data| {
+            let counted = data.inspect_ok(move |message| {
+                sent.add(message.data_header.len() + message.data_body.len());
+            });
+            Box::pin(counted) as DataStream
+        }))
     }
 
     async fn start(

@@ -17,7 +17,7 @@ use lakegate_policy::{Principal, TableRules};
 use serde_json::{Value, json};
 
 use crate::error::{AuthError, QueryError};
-use crate::metrics::Metrics;
+use crate::metrics::{BytesSent, Metrics};
 
 /// Where audit lines go.
 pub struct AuditLog {
@@ -188,6 +188,11 @@ impl AuditEntry {
     /// Writes the line.
     pub fn finish(mut self, outcome: Outcome, rows: u64, error: Option<&QueryError>) {
         self.write(outcome, rows, error);
+    }
+
+    /// Where the front end counts the bytes of this statement's results.
+    pub fn bytes_sent(&self) -> BytesSent {
+        self.metrics.bytes_sent(self.caller.protocol)
     }
 
     fn write(&mut self, outcome: Outcome, rows: u64, error: Option<&QueryError>) {

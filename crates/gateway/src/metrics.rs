@@ -43,6 +43,7 @@ pub struct Metrics {
     statements: Family<Statement, Counter>,
     latency: Family<Protocol, Histogram, fn() -> Histogram>,
     rows: Family<Protocol, Counter>,
+    bytes: Family<Protocol, Counter>,
     connections: Family<Protocol, Gauge>,
     sessions: Gauge,
     caches: CacheLookups,
@@ -56,6 +57,7 @@ impl Metrics {
             statements: Family::default(),
             latency: Family::new_with_constructor(latency_histogram),
             rows: Family::default(),
+            bytes: Family::default(),
             connections: Family::default(),
             sessions: Gauge::default(),
             caches: caches.clone(),
@@ -76,6 +78,11 @@ impl Metrics {
             "lakegate_rows_sent",
             "Result rows sent",
             metrics.rows.clone(),
+        );
+        r.register(
+            "lakegate_result_bytes_sent",
+            "Bytes of results sent: pg DataRow and CopyData messages, Flight SQL IPC messages",
+            metrics.bytes.clone(),
         );
         r.register(
             "lakegate_connections",
@@ -122,6 +129,11 @@ impl Metrics {
         self.rows.get_or_create(&Protocol { protocol }).inc_by(rows);
     }
 
+    /// Where a front end counts the bytes of results it sends over `protocol`.
+    pub fn bytes_sent(&self, protocol: &'static str) -> BytesSent {
+        BytesSent(self.bytes.get_or_create(&Protocol { protocol }).clone())
+    }
+
     /// A connection opened; the gauge goes down when the returned guard is dropped.
     pub fn connection(&self, protocol: &'static str) -> ConnectionGauge {
         let gauge = self
@@ -153,6 +165,16 @@ impl Metrics {
     }
 }
 
+/// Result bytes sent over one protocol; clones count together.
+#[derive(Debug, Clone)]
+pub struct BytesSent(Counter);
+
+impl BytesSent {
+    pub fn add(&self, bytes: usize) {
+        self.0.inc_by(bytes as u64);
+    }
+}
+
 /// Counts one open connection while held.
 #[derive(Debug)]
 pub struct ConnectionGauge(Gauge);
@@ -174,11 +196,13 @@ mod tests {
         metrics.statement("pg", "ok", 3, Duration::from_millis(5));
         metrics.cache("sessions", true);
         let open = metrics.connection("pg");
+        metrics.bytes_sent("flight").add(10);
         store.count("list");
         let text = metrics.render(2);
         for line in [
             "lakegate_statements_total{protocol=\"pg\",outcome=\"ok\"} 1",
             "lakegate_rows_sent_total{protocol=\"pg\"} 3",
+            "lakegate_result_bytes_sent_total{protocol=\"flight\"} 10",
             "lakegate_connections{protocol=\"pg\"} 1",
             "lakegate_sessions 2",
             "lakegate_cache_lookups_total{cache=\"sessions\",result=\"hit\"} 1",

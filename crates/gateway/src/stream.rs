@@ -18,6 +18,7 @@ use tokio::time::Sleep;
 
 use crate::audit::{AuditEntry, Outcome};
 use crate::error::QueryError;
+use crate::metrics::BytesSent;
 
 /// Batches straight from the scan, one at a time (nothing is collected), with view types
 /// cast to their plain forms: encoders would otherwise see (and IPC would send) the whole
@@ -66,6 +67,11 @@ impl QueryStream {
         if let Some(audit) = self.audit.take() {
             audit.finish(outcome, self.rows, error);
         }
+    }
+
+    /// Where the front end counts the bytes it sends of these results.
+    pub fn bytes_sent(&self) -> Option<BytesSent> {
+        self.audit.as_ref().map(AuditEntry::bytes_sent)
     }
 
     /// The schema every batch has.

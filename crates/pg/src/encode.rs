@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt, stream};
 use lakegate_gateway::arrow::datatypes::Schema;
 use lakegate_gateway::arrow::record_batch::RecordBatch;
+use lakegate_gateway::metrics::BytesSent;
 use lakegate_gateway::{CopyFormat, CopyOut, QueryError, QueryStream, Running};
 use pgwire::api::portal::Format;
 use pgwire::api::results::FieldFormat;
@@ -16,6 +17,7 @@ use pgwire::api::results::{
     CopyCsvOptions, CopyEncoder, CopyResponse, CopyTextOptions, FieldInfo, QueryResponse,
 };
 use pgwire::error::PgWireResult;
+use pgwire::messages::Message;
 use pgwire::messages::copy::CopyData;
 use pgwire::types::format::FormatOptions;
 
@@ -40,13 +42,23 @@ pub fn query_response(
     )?);
     let row_fields = Arc::clone(&fields);
     let id = results.query_id().unwrap_or_default().to_string();
+    let sent = results.bytes_sent();
     // The statement runs until its rows are sent (or the client goes): the stream holds
     // the connection's `active` state until it is dropped.
     let rows = cancellable(results, cancel).flat_map(move |batch| {
         let _running = &running;
-        encode_or_fail(&row_fields, batch, &id)
+        encode_or_fail(&row_fields, batch, &id).inspect(counted(sent.clone()))
     });
     Ok(QueryResponse::new(fields, rows))
+}
+
+/// Adds each message's size on the wire (type byte included) to `sent`.
+fn counted<M: Message>(sent: Option<BytesSent>) -> impl FnMut(&PgWireResult<M>) {
+    move |message| {
+        if let (Some(sent), Ok(message)) = (&sent, message) {
+            sent.add(1 + message.message_length());
+        }
+    }
 }
 
 fn encode_or_fail(
@@ -124,6 +136,7 @@ pub fn copy_response(
     let plain_text = copy.format == CopyFormat::Text
         && copy.delimiter.is_none_or(|d| d == '\t')
         && copy.null.as_deref().is_none_or(|n| n == "\\N");
+    let bytes = results.bytes_sent();
     let data = cancellable(results, cancel).map(move |batch| {
         let batch = batch.map_err(|e| query_error_with_id(&e, &id))?;
         if let Some(lines) = plain_text.then(|| columnar::copy_lines(&batch)).flatten() {
@@ -157,7 +170,8 @@ pub fn copy_response(
             Ok(rows) => stream::iter(rows).left_stream(),
             Err(e) => stream::once(async move { Err(e) }).right_stream(),
         }))
-        .chain(binary_end);
+        .chain(binary_end)
+        .inspect(counted(bytes));
     // `CopyResponse::new` would add a trailer of its own after ours: replace its stream.
     let mut response = CopyResponse::new(i8::from(binary), columns, stream::empty());
     *response.data_stream() = Box::pin(data);
