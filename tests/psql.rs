@@ -378,12 +378,8 @@ fn a_bad_config_is_refused_naming_the_line() {
     assert!(err.contains("listing_tll_secs"), "{err}");
 }
 
-#[test]
-fn new_partitions_appear_without_a_restart() {
-    let demo = Demo::new();
-    demo.edit_config("listing_ttl_secs = 60", "listing_ttl_secs = 1");
-    let server = demo.serve();
-    let token = demo.parking_token();
+/// Lands a copy of the last tickets import as the next day's (`import_date=20241125`).
+fn land_next_import(demo: &Demo) {
     let dataset = demo.path("lake/raw/parking/liberator/liberator_pcn_tickets");
     let from = dataset.join("import_year=2024/import_month=11/import_day=24/import_date=20241124");
     let to = dataset.join("import_year=2024/import_month=11/import_day=25/import_date=20241125");
@@ -393,6 +389,15 @@ fn new_partitions_appear_without_a_restart() {
         to.join("part-00000.parquet"),
     )
     .expect("copy");
+}
+
+#[test]
+fn new_partitions_appear_without_a_restart() {
+    let demo = Demo::new();
+    demo.edit_config("listing_ttl_secs = 60", "listing_ttl_secs = 1");
+    let server = demo.serve();
+    let token = demo.parking_token();
+    land_next_import(&demo);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let out = server.psql(
@@ -422,15 +427,7 @@ fn reload_makes_landed_files_visible_before_the_listing_ttl() {
                  WHERE import_date = '20241125'";
     // Listed and cached, partition absent.
     assert_eq!(stdout(&server.psql(&token, "require", count)).trim(), "0");
-    let dataset = demo.path("lake/raw/parking/liberator/liberator_pcn_tickets");
-    let from = dataset.join("import_year=2024/import_month=11/import_day=24/import_date=20241124");
-    let to = dataset.join("import_year=2024/import_month=11/import_day=25/import_date=20241125");
-    std::fs::create_dir_all(&to).expect("mkdir");
-    std::fs::copy(
-        from.join("part-00000.parquet"),
-        to.join("part-00000.parquet"),
-    )
-    .expect("copy");
+    land_next_import(&demo);
     let out = Command::new(BIN)
         .args(["reload", "--config"])
         .arg(demo.config())

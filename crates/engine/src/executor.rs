@@ -26,7 +26,7 @@ const AHEAD: usize = 2;
 #[derive(Clone)]
 pub struct Executor {
     handle: Handle,
-    _runtime: Option<Arc<Owned>>,
+    _runtime: Arc<Owned>,
 }
 
 /// A runtime that may be dropped from async code (a plain `Runtime` panics there).
@@ -50,16 +50,8 @@ impl Executor {
             .build()?;
         Ok(Executor {
             handle: runtime.handle().clone(),
-            _runtime: Some(Arc::new(Owned(Some(runtime)))),
+            _runtime: Arc::new(Owned(Some(runtime))),
         })
-    }
-
-    /// The caller's runtime (for tests and tools that run one query at a time).
-    pub fn current() -> Executor {
-        Executor {
-            handle: Handle::current(),
-            _runtime: None,
-        }
     }
 
     /// Starts `plan` on the query runtime. The returned stream yields its batches; dropping
