@@ -12,6 +12,16 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How log lines on stderr are written: `text` (control characters escaped, colour only
+    /// on a terminal) or `json` (one object a line, for log shippers).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "LAKEGATE_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: crate::logging::LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,6 +49,10 @@ pub struct ReloadArgs {
     /// The server's HTTP address, if not `server.http` from the config.
     #[arg(long)]
     pub http: Option<SocketAddr>,
+    /// A token of a group in `server.admin_groups`. Without one, a short-lived token is
+    /// minted with the config's development key (for a development server only).
+    #[arg(long, env = "LAKEGATE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Args)]

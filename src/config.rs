@@ -57,6 +57,10 @@ pub struct ServerConfig {
     /// Development only: accept logins without TLS from loopback clients.
     #[serde(default)]
     pub allow_plaintext_loopback: bool,
+    /// Groups (the token's `groups` claim) whose members may `POST /reload`. Empty: no one
+    /// may over HTTP (SIGHUP still reloads).
+    #[serde(default)]
+    pub admin_groups: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +70,7 @@ impl Default for ServerConfig {
             flight: default_flight(),
             http: default_http(),
             allow_plaintext_loopback: false,
+            admin_groups: Vec::new(),
         }
     }
 }

@@ -1,6 +1,9 @@
 //! The HTTP side: `/healthz` (alive), `/readyz` (the lake has been listed), `/metrics`
-//! (Prometheus) and `POST /reload` (re-read the policy; loopback callers only —
-//! `lakegate reload` uses it).
+//! (Prometheus) and `POST /reload` (relist the lake and re-read the policy — `lakegate
+//! reload` uses it). Reload changes what every user sees, so it takes all of: a loopback
+//! caller, a bearer token of a configured admin group, and no sign of a browser (`Origin`,
+//! `Sec-Fetch-*`): a page a user visits can make the browser POST to loopback, and a token
+//! alone could be replayed from anywhere HTTP reaches.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,7 +11,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use lakegate_gateway::Gateway;
 use tokio::net::TcpListener;
@@ -21,6 +24,7 @@ pub type Reload = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 struct App {
     gateway: Arc<Gateway>,
     reload: Reload,
+    admin_groups: Arc<Vec<String>>,
 }
 
 /// Serves until `shutdown` resolves.
@@ -28,6 +32,7 @@ pub async fn serve(
     listener: TcpListener,
     gateway: Arc<Gateway>,
     reload: Reload,
+    admin_groups: Vec<String>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let app = Router::new()
@@ -35,7 +40,11 @@ pub async fn serve(
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .route("/reload", post(reload_policy))
-        .with_state(App { gateway, reload });
+        .with_state(App {
+            gateway,
+            reload,
+            admin_groups: Arc::new(admin_groups),
+        });
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
     if let Err(e) = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
@@ -64,12 +73,10 @@ async fn metrics(State(app): State<App>) -> ([(header::HeaderName, &'static str)
 async fn reload_policy(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
 ) -> (StatusCode, String) {
-    if !peer.ip().is_loopback() {
-        return (
-            StatusCode::FORBIDDEN,
-            "reload is accepted from this machine only\n".to_string(),
-        );
+    if let Err(refused) = admitted(&app, &peer, &headers) {
+        return refused;
     }
     app.gateway.relist().await;
     match (app.reload)() {
@@ -82,4 +89,58 @@ async fn reload_policy(
             format!("policy refused, the current one stays: {e}\n"),
         ),
     }
+}
+
+/// Whether a reload request may go ahead; the refusal to send if not.
+fn admitted(app: &App, peer: &SocketAddr, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
+    let refuse = |status, text: &str| Err((status, format!("{text}\n")));
+    if !peer.ip().is_loopback() {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "reload is accepted from this machine only",
+        );
+    }
+    let browser = [
+        "origin",
+        "sec-fetch-site",
+        "sec-fetch-mode",
+        "sec-fetch-dest",
+    ]
+    .iter()
+    .any(|h| headers.contains_key(*h));
+    if browser {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "reload is not accepted from a browser",
+        );
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let identity = match app
+        .gateway
+        .login(token.trim(), "token", "http", &peer.to_string())
+    {
+        Ok(identity) => identity,
+        Err(e) => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                &format!("reload needs an admin token: {e}"),
+            );
+        }
+    };
+    let admin = identity
+        .principal
+        .groups
+        .iter()
+        .any(|g| app.admin_groups.contains(g));
+    if !admin {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "reload needs a token of a group in server.admin_groups",
+        );
+    }
+    Ok(())
 }

@@ -171,6 +171,7 @@ impl Server {
             self.http,
             Arc::clone(&self.gateway),
             reload_policy,
+            self.loaded.config.server.admin_groups.clone(),
             stopped(stop_rx.clone()),
         ));
         let pg = tokio::spawn(self.pg.run(stopped(stop_rx.clone())));

@@ -11,11 +11,15 @@ pub async fn run(args: ReloadArgs) -> Result<(), String> {
         Some(addr) => addr,
         None => http_address(&args.config.config)?,
     };
+    let token = match args.token {
+        Some(token) => token,
+        None => admin_token(&args.config.config)?,
+    };
     let mut stream = TcpStream::connect(addr)
         .await
         .map_err(|e| format!("cannot reach the server at {addr}: {e}"))?;
     let request = format!(
-        "POST /reload HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "POST /reload HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
     stream
         .write_all(request.as_bytes())
@@ -38,6 +42,31 @@ pub async fn run(args: ReloadArgs) -> Result<(), String> {
     } else {
         Err(body)
     }
+}
+
+/// A five-minute token of the first admin group, signed with the config's development key.
+/// Only the config is read, not the policy: the policy may be what the reload is to refuse.
+fn admin_token(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let config: crate::config::Config =
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let group =
+        config.server.admin_groups.first().cloned().ok_or(
+            "server.admin_groups is empty: no one may reload over HTTP (send SIGHUP instead)",
+        )?;
+    let key = config.identity.dev_signing_key.as_ref().ok_or(
+        "no admin token: pass one with --token or LAKEGATE_TOKEN (this server has no development key)",
+    )?;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let signer =
+        lakegate_gateway::identity::DevSigner::from_config(&config.identity, &dir.join(key))?;
+    signer.mint(&lakegate_gateway::identity::TokenRequest {
+        subject: "lakegate-reload".to_string(),
+        groups: vec![group],
+        ttl: std::time::Duration::from_secs(300),
+        ..Default::default()
+    })
 }
 
 /// `server.http` from the config, read without the rest: the policy may be the very thing

@@ -22,6 +22,9 @@ CODES = [
 
 def code(error):
     """The gRPC code name behind a pyarrow Flight exception."""
+    # pyarrow raises ArrowInvalid for RESOURCE_EXHAUSTED too; its text names the code.
+    if "resource exhausted" in str(error).lower():
+        return "RESOURCE_EXHAUSTED"
     for kind, name in CODES:
         if isinstance(error, kind):
             return name

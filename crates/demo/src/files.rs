@@ -98,6 +98,8 @@ flight = "{flight}"
 http = "{http}"
 # The demo serves TLS with a self-signed certificate; plaintext stays off.
 allow_plaintext_loopback = false
+# Members of these groups may reload the lake and policy over HTTP (`lakegate reload`).
+admin_groups = ["lakegate-admin"]
 
 [tls]
 cert = "tls/cert.pem"

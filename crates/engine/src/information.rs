@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayRef, AsArray, Int32Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use datafusion::catalog::information_schema::InformationSchemaProvider;
 use datafusion::catalog::{CatalogProviderList, SchemaProvider, Session, TableProvider};
 use datafusion::datasource::MemTable;
@@ -84,7 +85,11 @@ impl Columns {
             .schema()
             .fields()
             .iter()
-            .cloned()
+            .map(|f| match f.name().as_str() {
+                // PostgreSQL's `cardinal_number`, counted from 1.
+                "ordinal_position" => Arc::new(Field::new(f.name(), DataType::Int32, false)),
+                _ => Arc::clone(f),
+            })
             .chain(extra)
             .collect();
         Columns {
@@ -119,6 +124,18 @@ impl Columns {
                 ),
                 "udt_catalog" => {
                     Arc::clone(batch.column(batch.schema().index_of("table_catalog")?))
+                }
+                // DataFusion counts columns from 0; PostgreSQL, and drivers ordering
+                // columns by it, from 1.
+                "ordinal_position" => {
+                    let ordinal = batch.column(batch.schema().index_of(name)?);
+                    let ordinal = cast(ordinal, &DataType::Int64)?;
+                    let positions: Int32Array = ordinal
+                        .as_primitive::<Int64Type>()
+                        .iter()
+                        .map(|p| p.and_then(|p| i32::try_from(p + 1).ok()))
+                        .collect();
+                    Arc::new(positions)
                 }
                 "udt_schema" => Arc::new(StringArray::from(vec![
                     Some("pg_catalog");

@@ -10,6 +10,8 @@ use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::optimizer::analyzer::resolve_grouping_function::ResolveGroupingFunction;
+use datafusion::optimizer::analyzer::type_coercion::TypeCoercion;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_pg_catalog::setup_pg_catalog;
 use lakegate_lake::{Lake, LakeSnapshot, LakeTable, Sidecar, Unreadable, UnreadableTable};
@@ -17,7 +19,9 @@ use lakegate_policy::{Policy, Principal, TableRules};
 use tracing::error;
 
 use crate::activity::{Activity, StatActivity};
+use crate::bounds::bounded_udfs;
 use crate::caches::{CacheLookups, RuntimeCaches};
+use crate::casts::{PostgresCasts, PostgresIntegers};
 use crate::catalog::LakeCatalog;
 use crate::claims::claim_udf;
 use crate::comments::{Comments, TableComments};
@@ -27,15 +31,20 @@ use crate::compat::{
     pg_size_pretty_udf, pg_subscripts_udf, privilege_udfs, session_user_udf, to_regtype_udf,
 };
 use crate::compile::{CompileError, compile};
+use crate::cooperative::CooperativeOperators;
 use crate::dictionary::{self, Visible, dictionary};
+use crate::division::division_udf;
 use crate::error::EngineError;
 use crate::executor::Executor;
+use crate::extract::extract_udfs;
+use crate::formatting::formatting_udfs;
 use crate::information::InformationSchema;
 use crate::keys::Keys;
 use crate::mask::HashKey;
 use crate::roles::PrincipalRole;
 use crate::secure::SecureTable;
 use crate::version::version_udf;
+use crate::zone::SessionZone;
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -206,6 +215,14 @@ impl Engine {
             ctx.register_udf(udf);
         }
         ctx.register_udf(version_udf());
+        for udf in formatting_udfs(&SessionZone::default())
+            .into_iter()
+            .chain(bounded_udfs())
+            .chain(extract_udfs())
+            .chain([division_udf()])
+        {
+            ctx.register_udf(udf);
+        }
         ctx.register_udf(to_regtype_udf());
         ctx.register_udf(like_escape_udf());
         ctx.register_udf(json_build_object_udf());
@@ -302,10 +319,22 @@ impl Engine {
         // (on 2 cores, DataFusion alone runs TPC-H Q7 and Q18 in 0.65–0.75 of the time).
         optimizer.hash_join_single_partition_threshold = 64 << 20;
         optimizer.hash_join_single_partition_threshold_rows = 4 << 20;
+        // In PostgreSQL a literal with a decimal point is `numeric`, never a float:
+        // `0.1 + 0.2 = 0.3` holds, and BI tools' inlined filter values compare exactly.
+        config.options_mut().sql_parser.parse_float_as_decimal = true;
         let state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(Arc::clone(&self.runtime))
             .with_default_features()
+            // PostgreSQL's literal types before DataFusion's own rules (grouping functions,
+            // type coercion); PostgreSQL's casts after them, when every cast is in place.
+            .with_analyzer_rules(vec![
+                Arc::new(PostgresIntegers),
+                Arc::new(ResolveGroupingFunction::new()),
+                Arc::new(TypeCoercion::new()),
+                Arc::new(PostgresCasts),
+            ])
+            .with_physical_optimizer_rule(Arc::new(CooperativeOperators))
             .build();
         SessionContext::new_with_state(state)
     }

@@ -12,6 +12,8 @@ pub fn code(error: &QueryError) -> Code {
         QueryError::Forbidden(_) => Code::PermissionDenied,
         QueryError::Syntax(_)
         | QueryError::UnknownSetting(_)
+        | QueryError::InvalidParameterValue { .. }
+        | QueryError::InvalidDatetimeFormat(_)
         | QueryError::Plan(_)
         | QueryError::DivisionByZero
         | QueryError::Data(_)
@@ -21,9 +23,9 @@ pub fn code(error: &QueryError) -> Code {
         QueryError::Unavailable { .. } => Code::FailedPrecondition,
         QueryError::Cancelled => Code::Cancelled,
         QueryError::Timeout(_) => Code::DeadlineExceeded,
-        QueryError::ResourcesExhausted(_) | QueryError::TooManyConnections(_) => {
-            Code::ResourceExhausted
-        }
+        QueryError::ResourcesExhausted(_)
+        | QueryError::TooManyConnections(_)
+        | QueryError::LimitExceeded(_) => Code::ResourceExhausted,
         QueryError::Internal(_) => Code::Internal,
     }
 }

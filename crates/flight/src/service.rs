@@ -32,7 +32,9 @@ use lakegate_gateway::arrow::array::{RecordBatch, StringArray};
 use lakegate_gateway::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use lakegate_gateway::arrow::ipc::writer::IpcWriteOptions;
 use lakegate_gateway::setting::{KNOWN, known};
-use lakegate_gateway::{Action, AuditEntry, Caller, Gateway, Outcome, QueryError, Session};
+use lakegate_gateway::{
+    Action, AuditEntry, Caller, Gateway, Outcome, QueryError, Session, SessionZone,
+};
 use prost::Message;
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
@@ -133,7 +135,7 @@ impl LakegateFlightSql {
             match action {
                 Action::Query => {
                     let session = self.session(caller).await?;
-                    let plan = session.plan(&statement).await?;
+                    let plan = session.plan(&statement, &SessionZone::default()).await?;
                     Ok((
                         Session::result_schema(&plan),
                         Session::parameter_types(&plan)?,
@@ -199,7 +201,7 @@ impl LakegateFlightSql {
                 return Ok(Err(answer(action)?));
             }
             let session = self.session(caller).await?;
-            let plan = session.plan(&parsed).await?;
+            let plan = session.plan(&parsed, &SessionZone::default()).await?;
             let params = match &statement.params {
                 Some(bytes) => Some(params::decode(bytes, &Session::parameter_types(&plan)?)?),
                 None => None,
@@ -209,7 +211,10 @@ impl LakegateFlightSql {
         match planned.await {
             Ok(Ok((session, plan, params))) => {
                 let id = audit.id().to_string();
-                let results = session.execute(plan, params, audit).await?;
+                // Flight SQL has no session settings: `timestamptz` is in UTC.
+                let results = session
+                    .execute(plan, params, &SessionZone::default(), audit)
+                    .await?;
                 let schema = results.schema();
                 let batches = results.map_err(move |e| query_status(&e, Some(&id)));
                 Ok((schema, batches.boxed()))

@@ -23,6 +23,9 @@ pub const MAX_TOKENS: usize = 1_000_000;
 pub const MAX_STRUCTURE: usize = 20_000;
 /// Nesting of expressions (operators, function calls, parentheses, subqueries).
 pub const MAX_DEPTH: usize = 1_000;
+/// The highest parameter number (`$65535`), as in PostgreSQL, whose Bind message counts
+/// parameters in 16 bits. Parameter lists are allocated up to the highest number used.
+pub const MAX_PARAMETER: u64 = 65_535;
 /// Relational operators (SELECT, JOIN, UNION, INTERSECT, EXCEPT): each can add a level to
 /// the plan, which the planner and optimizer walk recursively.
 pub const MAX_RELATIONS: usize = 200;
@@ -47,6 +50,16 @@ pub fn check(sql: &str) -> Result<(), QueryError> {
         return Err(QueryError::TooComplex(format!(
             "the statement has {structure} operators, names and keywords; at most {MAX_STRUCTURE} are accepted"
         )));
+    }
+    for token in &tokens {
+        if let Token::Placeholder(p) = token
+            && let Some(number) = p.strip_prefix('$')
+            && (number.len() > 6 || number.parse::<u64>().is_ok_and(|n| n > MAX_PARAMETER))
+        {
+            return Err(QueryError::LimitExceeded(format!(
+                "parameter {p} is out of range; at most ${MAX_PARAMETER} is allowed"
+            )));
+        }
     }
     let relations = tokens.iter().filter(|t| is_relational(t)).count();
     if relations > MAX_RELATIONS {
@@ -129,6 +142,21 @@ mod tests {
         assert!(check(&chain(900)).is_ok());
         let in_list = format!("SELECT 1 WHERE x IN ({})", vec!["'v'"; 100_000].join(", "));
         assert!(check(&in_list).is_ok());
+    }
+
+    #[test]
+    fn parameter_numbers_past_postgresql_s_limit_are_refused() {
+        assert!(check("SELECT $65535").is_ok());
+        for sql in [
+            "SELECT $65536",
+            "SELECT $2000000000",
+            "SELECT $99999999999999999999999",
+        ] {
+            assert!(
+                matches!(check(sql), Err(QueryError::LimitExceeded(_))),
+                "{sql}"
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub enum AuthError {
     Malformed,
     #[error("token algorithm `{0}` is not accepted")]
     AlgorithmNotAllowed(String),
+    #[error("token header lists critical extensions (crit), which are not supported")]
+    CriticalExtension,
     #[error("token has no key id (kid)")]
     MissingKeyId,
     #[error("token is signed with an unknown key")]
@@ -52,6 +54,14 @@ pub enum QueryError {
     Forbidden(#[from] Forbidden),
     #[error("unrecognized configuration parameter \"{0}\"")]
     UnknownSetting(String),
+    #[error("invalid value for parameter \"{name}\": \"{value}\"")]
+    InvalidParameterValue { name: String, value: String },
+    /// A date/time template or text that does not match it (`to_char`, `to_date`).
+    #[error("{0}")]
+    InvalidDatetimeFormat(String),
+    /// A size the statement asks for is over what the server allows (`repeat`, `$N`).
+    #[error("{0}")]
+    LimitExceeded(String),
     #[error("{0} is not supported")]
     Unsupported(String),
     /// Too large or too deeply nested to process safely.
@@ -123,6 +133,16 @@ impl QueryError {
                 if e.is::<lakegate_engine::PolicyUnavailable>() {
                     return QueryError::Unavailable {
                         tables: named(tables),
+                    };
+                }
+                if let Some(value) = e.downcast_ref::<lakegate_engine::ValueError>() {
+                    return match value {
+                        lakegate_engine::ValueError::InvalidDatetimeFormat(m) => {
+                            QueryError::InvalidDatetimeFormat(m.clone())
+                        }
+                        lakegate_engine::ValueError::LimitExceeded(m) => {
+                            QueryError::LimitExceeded(m.clone())
+                        }
                     };
                 }
                 match e.downcast::<DataFusionError>() {

@@ -30,6 +30,7 @@ pub use error::{AuthError, QueryError};
 pub use gateway::{Gateway, GatewayParts};
 pub use identity::{Identity, TokenVerifier};
 pub use lakegate_engine::VECTOR;
+pub use lakegate_engine::{SessionZone, text};
 pub use lakegate_lake::Sidecar;
 pub use lakegate_policy::copy::{CopyFormat, CopyOut};
 pub use lakegate_policy::guard::{Action, Transaction};

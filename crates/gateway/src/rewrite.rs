@@ -4,8 +4,8 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, BinaryOperator, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
-    GroupByExpr, Query, SelectItem, SetExpr, Statement, Subscript, TableFactor, TableWithJoins,
-    Value, VisitMut, VisitorMut, visit_expressions_mut,
+    GroupByExpr, Ident, ObjectName, Query, SelectItem, SetExpr, Statement, Subscript, TableFactor,
+    TableWithJoins, Value, VisitMut, VisitorMut, visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -23,6 +23,11 @@ pub fn rewrite(statements: &mut [Statement]) {
     for statement in statements {
         let _ = statement.visit(&mut RegisteredNames);
         let _ = visit_expressions_mut(statement, |expr| {
+            exponent_literal(expr);
+            extract_part(expr);
+            average(expr);
+            at_time_zone(expr);
+            every(expr);
             like_escape(expr);
             name_cast(expr);
             reg_text(expr);
@@ -91,6 +96,153 @@ impl VisitorMut for RegisteredNames {
             }
         }
         ControlFlow::Continue(())
+    }
+}
+
+/// `1e3`, `2.5E-3`: in PostgreSQL a numeric literal with an exponent is the `numeric` of
+/// its value (`1000`, `0.0025`). The engine reads it as a decimal with a negative scale
+/// (1 × 10³ as scale -3), which `numeric` has no form for; it is written out in full, as
+/// a `numeric` even when it is whole.
+fn exponent_literal(expr: &mut Expr) {
+    let Expr::Value(value) = expr else {
+        return;
+    };
+    let Value::Number(text, long) = &value.value else {
+        return;
+    };
+    let Some(plain) = plain_decimal(text) else {
+        return;
+    };
+    if plain.contains('.') {
+        // A decimal point makes it `numeric` already.
+        value.value = Value::Number(plain, *long);
+    } else if let Some(numeric) = parse_expr(&format!("CAST({plain} AS NUMERIC)")) {
+        *expr = numeric;
+    }
+}
+
+/// `1.5e3` as `1500`; `None` if `text` has no exponent or the result would be absurdly
+/// long (the engine then refuses it as it is).
+fn plain_decimal(text: &str) -> Option<String> {
+    let (mantissa, exponent) = text.split_once(['e', 'E'])?;
+    let exponent: i64 = exponent.parse().ok()?;
+    if exponent.unsigned_abs() > 1000 {
+        return None;
+    }
+    let (int, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits: String = format!("{int}{fraction}");
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let point = i64::try_from(int.len()).ok()? + exponent;
+    let plain = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat(usize::try_from(-point).ok()?))
+    } else {
+        let point = usize::try_from(point).ok()?;
+        if point >= digits.len() {
+            format!("{digits}{}", "0".repeat(point - digits.len()))
+        } else {
+            format!("{}.{}", &digits[..point], &digits[point..])
+        }
+    };
+    // Leading zeros of the integer part add nothing.
+    let trimmed = plain.trim_start_matches('0');
+    Some(if trimmed.is_empty() || trimmed.starts_with('.') {
+        format!("0{trimmed}")
+    } else {
+        trimmed.to_string()
+    })
+}
+
+/// `extract(f FROM x)` is `numeric` in PostgreSQL and `date_part('f', x)` is `double
+/// precision`; the engine's are `integer`. Both become the engine's PostgreSQL-typed
+/// functions (`pg_extract`, `pg_date_part`); result columns keep their names (`extract`,
+/// `date_part`), which are taken from the SQL as sent.
+fn extract_part(expr: &mut Expr) {
+    let text = match expr {
+        Expr::Extract {
+            field, expr: value, ..
+        } => {
+            let field = field.to_string().to_ascii_lowercase().replace('\'', "''");
+            format!("pg_extract('{field}', {value})")
+        }
+        Expr::Function(function) => {
+            let name = function.name.to_string().to_ascii_lowercase();
+            if !matches!(
+                name.as_str(),
+                "date_part" | "pg_catalog.date_part" | "datepart"
+            ) {
+                return;
+            }
+            let FunctionArguments::List(list) = &function.args else {
+                return;
+            };
+            let args: Vec<String> = list.args.iter().map(ToString::to_string).collect();
+            let [field, value] = args.as_slice() else {
+                return;
+            };
+            format!("pg_date_part({field}, {value})")
+        }
+        _ => return,
+    };
+    if let Some(call) = parse_expr(&text) {
+        *expr = call;
+    }
+}
+
+/// `avg(x)` of integers and numerics is `numeric` in PostgreSQL, to 16 decimals; the
+/// engine's is a float, or a decimal of 4 more decimals than `x`. It becomes
+/// `pg_div(sum(x), count(x))` (the engine's PostgreSQL division), each aggregate with the
+/// call's `DISTINCT`, `FILTER` and `OVER`.
+fn average(expr: &mut Expr) {
+    let Expr::Function(function) = expr else {
+        return;
+    };
+    let name = function.name.to_string().to_ascii_lowercase();
+    if !matches!(name.as_str(), "avg" | "pg_catalog.avg") {
+        return;
+    }
+    let FunctionArguments::List(list) = &function.args else {
+        return;
+    };
+    if list.args.len() != 1 {
+        return;
+    }
+    let with_name = |name: &str| {
+        let mut call = function.clone();
+        call.name = ObjectName::from(vec![Ident::new(name)]);
+        call.to_string()
+    };
+    if let Some(call) = parse_expr(&format!(
+        "pg_div({}, {})",
+        with_name("sum"),
+        with_name("count")
+    )) {
+        *expr = call;
+    }
+}
+
+/// `x AT TIME ZONE z` turns a `timestamp` into a `timestamptz` and back in PostgreSQL; the
+/// engine's keeps the type. It becomes the engine's `pg_at_time_zone(x, z)`.
+fn at_time_zone(expr: &mut Expr) {
+    let Expr::AtTimeZone {
+        timestamp,
+        time_zone,
+    } = expr
+    else {
+        return;
+    };
+    if let Some(call) = parse_expr(&format!("pg_at_time_zone({timestamp}, {time_zone})")) {
+        *expr = call;
+    }
+}
+
+/// `every(b)` is the SQL standard's name for `bool_and(b)`.
+fn every(expr: &mut Expr) {
+    if let Expr::Function(function) = expr
+        && function.name.to_string().eq_ignore_ascii_case("every")
+    {
+        function.name = ObjectName::from(vec![Ident::new("bool_and")]);
     }
 }
 
@@ -628,6 +780,35 @@ mod tests {
         let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap();
         rewrite(&mut statements);
         statements[0].to_string()
+    }
+
+    #[test]
+    fn averages_are_an_exact_sum_over_a_count() {
+        assert_eq!(
+            rewritten(
+                "SELECT avg(x), avg(DISTINCT y) FILTER (WHERE z), avg(x) OVER (PARTITION BY k) FROM t"
+            ),
+            "SELECT pg_div(sum(x), count(x)), pg_div(sum(DISTINCT y) FILTER (WHERE z), count(DISTINCT y) FILTER (WHERE z)), \
+             pg_div(sum(x) OVER (PARTITION BY k), count(x) OVER (PARTITION BY k)) FROM t"
+        );
+    }
+
+    #[test]
+    fn extract_and_date_part_take_postgresql_s_types() {
+        assert_eq!(
+            rewritten(
+                "SELECT extract(year FROM t), EXTRACT(EPOCH FROM t), date_part('dow', t) FROM x"
+            ),
+            "SELECT pg_extract('year', t), pg_extract('epoch', t), pg_date_part('dow', t) FROM x"
+        );
+    }
+
+    #[test]
+    fn exponent_literals_are_written_out_as_numeric_values() {
+        assert_eq!(
+            rewritten("SELECT 1e3, 2.5e-3, 1.5E+10, 0.1, 12e0, 00.5e1"),
+            "SELECT CAST(1000 AS NUMERIC), 0.0025, CAST(15000000000 AS NUMERIC), 0.1, CAST(12 AS NUMERIC), CAST(5 AS NUMERIC)"
+        );
     }
 
     #[test]

@@ -7,10 +7,11 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::execution::context::SQLOptions;
-use datafusion::prelude::SessionContext;
+use datafusion::execution::{FunctionRegistry, SessionState};
+use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
 
-use lakegate_engine::Executor;
+use lakegate_engine::{Executor, SessionZone, formatting_udfs};
 use lakegate_policy::TableRules;
 
 use moka::sync::Cache;
@@ -65,21 +66,46 @@ impl Session {
         }
     }
 
-    /// Plans a statement the guard classified as a query. Parameters (`$1`) stay open.
-    /// A statement planned before in this session is not planned again: dashboards repeat
-    /// theirs, and Flight SQL and the extended protocol describe a query before running it.
-    pub async fn plan(&self, statement: &Statement) -> Result<LogicalPlan, QueryError> {
-        let key = statement.to_string();
+    /// Plans a statement the guard classified as a query, in the connection's time zone
+    /// (`timestamptz` values, casts and literals are of it). Parameters (`$1`) stay open.
+    /// A statement planned before in this session and zone is not planned again: dashboards
+    /// repeat theirs, and Flight SQL and the extended protocol describe a query before
+    /// running it.
+    pub async fn plan(
+        &self,
+        statement: &Statement,
+        zone: &SessionZone,
+    ) -> Result<LogicalPlan, QueryError> {
+        let key = format!("{zone}\n{statement}");
         if let Some(plan) = self.plans.get(&key) {
             return Ok(plan);
         }
-        let plan = self.plan_anew(statement).await?;
+        let plan = self.plan_anew(statement, zone).await?;
         self.plans.insert(key, plan.clone());
         Ok(plan)
     }
 
-    async fn plan_anew(&self, statement: &Statement) -> Result<LogicalPlan, QueryError> {
-        let state = self.ctx.state();
+    /// The session's state with `zone` as DataFusion's time zone, so that `timestamptz` is
+    /// `Timestamp(_, zone)` and local times are read and truncated in it.
+    fn state(&self, zone: &SessionZone) -> SessionState {
+        let mut state = self.ctx.state();
+        state.config_mut().options_mut().execution.time_zone = Some(zone.arrow_name());
+        // Functions read the configuration from the execution properties, which
+        // `SessionContext::state` filled from the session's own before the zone was set.
+        state.mark_start_execution();
+        for udf in formatting_udfs(zone) {
+            // Replacing a function of the same name cannot fail.
+            let _ = state.register_udf(Arc::new(udf));
+        }
+        state
+    }
+
+    async fn plan_anew(
+        &self,
+        statement: &Statement,
+        zone: &SessionZone,
+    ) -> Result<LogicalPlan, QueryError> {
+        let state = self.state(zone);
         let plan = state
             .statement_to_plan(DfStatement::Statement(Box::new(statement.clone())))
             .await
@@ -91,7 +117,21 @@ impl Session {
             .with_allow_statements(false)
             .verify_plan(&plan)
             .map_err(|_| lakegate_policy::Forbidden::Statement("this".to_string()))?;
-        Ok(plan)
+        // A statement without parameters is analyzed now, so that what Describe reports is
+        // the schema rows are sent in: the analyzer gives literals and casts PostgreSQL's
+        // types. (With parameters, their types are still open; it is analyzed when run.)
+        // Analyzing again when it runs changes nothing.
+        let has_parameters = plan
+            .get_parameter_types()
+            .map(|types| !types.is_empty())
+            .unwrap_or(true);
+        if has_parameters {
+            return Ok(plan);
+        }
+        state
+            .analyzer()
+            .execute_and_check(plan, state.config_options(), |_, _| {})
+            .map_err(|e| QueryError::from_datafusion(e, &[]))
     }
 
     /// The types of `$1…$n`, in order; `None` where the plan does not decide one.
@@ -180,6 +220,7 @@ impl Session {
         &self,
         plan: LogicalPlan,
         params: Option<ParamValues>,
+        zone: &SessionZone,
         mut audit: AuditEntry,
     ) -> Result<QueryStream, QueryError> {
         let tables = tables_read(&plan);
@@ -190,7 +231,7 @@ impl Session {
                 .collect(),
         );
         let origins = self.column_origins(&plan).await;
-        match self.start(plan, params, &tables).await {
+        match self.start(plan, params, zone, &tables).await {
             Ok(stream) => Ok(QueryStream::new(stream, tables, origins, audit)),
             Err(e) => {
                 audit.finish(Outcome::of(&e), 0, Some(&e));
@@ -203,6 +244,7 @@ impl Session {
         &self,
         plan: LogicalPlan,
         params: Option<ParamValues>,
+        zone: &SessionZone,
         tables: &[String],
     ) -> Result<datafusion::physical_plan::SendableRecordBatchStream, QueryError> {
         let tables = tables.to_vec();
@@ -212,11 +254,7 @@ impl Session {
                 .map_err(|e| QueryError::from_datafusion(e, &tables))?,
             None => plan,
         };
-        let frame = self
-            .ctx
-            .execute_logical_plan(plan)
-            .await
-            .map_err(|e| QueryError::from_datafusion(e, &tables))?;
+        let frame = DataFrame::new(self.state(zone), plan);
         let context = Arc::new(frame.task_ctx());
         let plan = frame
             .create_physical_plan()

@@ -21,6 +21,7 @@ use pgwire::messages::Message;
 use pgwire::messages::copy::CopyData;
 use pgwire::types::format::FormatOptions;
 
+use crate::columnar::TextOptions;
 use crate::connection::CancelSignal;
 use crate::error::query_error_with_id;
 use crate::{columnar, wire};
@@ -34,6 +35,7 @@ pub fn query_response(
     cancel: CancelSignal,
     running: Option<Running>,
 ) -> PgWireResult<QueryResponse> {
+    let text = TextOptions::of(&options);
     let fields = Arc::new(wire::fields(
         &results.schema(),
         results.origins(),
@@ -47,7 +49,7 @@ pub fn query_response(
     // the connection's `active` state until it is dropped.
     let rows = cancellable(results, cancel).flat_map(move |batch| {
         let _running = &running;
-        encode_or_fail(&row_fields, batch, &id).inspect(counted(sent.clone()))
+        encode_or_fail(&row_fields, batch, &id, &text).inspect(counted(sent.clone()))
     });
     Ok(QueryResponse::new(fields, rows))
 }
@@ -65,9 +67,10 @@ fn encode_or_fail(
     row_fields: &Arc<Vec<FieldInfo>>,
     batch: Result<RecordBatch, QueryError>,
     id: &str,
+    text: &TextOptions,
 ) -> impl Stream<Item = PgWireResult<pgwire::messages::data::DataRow>> + use<> {
     match batch {
-        Ok(batch) => stream::iter(encode_batch(Arc::clone(row_fields), batch)).left_stream(),
+        Ok(batch) => stream::iter(encode_batch(Arc::clone(row_fields), batch, text)).left_stream(),
         Err(e) => {
             let error = query_error_with_id(&e, id);
             stream::once(async move { Err(error) }).right_stream()
@@ -82,10 +85,11 @@ pub fn rows_response(
     format: &Format,
     options: Arc<FormatOptions>,
 ) -> PgWireResult<QueryResponse> {
+    let text = TextOptions::of(&options);
     let fields = Arc::new(wire::fields(schema, &[], format, Some(options))?);
     let row_fields = Arc::clone(&fields);
     let rows = stream::iter(batches)
-        .flat_map(move |batch| stream::iter(encode_batch(Arc::clone(&row_fields), batch)));
+        .flat_map(move |batch| stream::iter(encode_batch(Arc::clone(&row_fields), batch, &text)));
     let mut response = QueryResponse::new(fields, rows);
     response.set_command_tag("FETCH");
     Ok(response)
@@ -95,18 +99,17 @@ pub fn rows_response(
 fn encode_batch(
     fields: Arc<Vec<FieldInfo>>,
     batch: RecordBatch,
+    text: &TextOptions,
 ) -> Vec<PgWireResult<pgwire::messages::data::DataRow>> {
     let batch = match wire::batch(batch) {
         Ok(batch) => batch,
         Err(e) => return vec![Err(pgwire::error::PgWireError::ApiError(Box::new(e)))],
     };
-    let format = fields.first().map(|f| f.format());
-    let uniform = fields.iter().all(|f| Some(f.format()) == format);
-    let binary = format == Some(FieldFormat::Binary);
-    if let Some(rows) = uniform
-        .then(|| columnar::data_rows(&batch, binary))
-        .flatten()
-    {
+    let binary: Vec<bool> = fields
+        .iter()
+        .map(|f| f.format() == FieldFormat::Binary)
+        .collect();
+    if let Some(rows) = columnar::data_rows(&batch, &binary, text) {
         return rows.into_iter().map(Ok).collect();
     }
     encode_recordbatch(fields, batch).collect()
@@ -118,8 +121,9 @@ pub fn copy_response(
     results: QueryStream,
     copy: &CopyOut,
     cancel: CancelSignal,
+    text: TextOptions,
 ) -> PgWireResult<CopyResponse> {
-    let schema = results.schema();
+    let schema = wire::schema(&results.schema());
     let binary = copy.format == CopyFormat::Binary;
     let format = if binary {
         Format::UnifiedBinary
@@ -139,7 +143,12 @@ pub fn copy_response(
     let bytes = results.bytes_sent();
     let data = cancellable(results, cancel).map(move |batch| {
         let batch = batch.map_err(|e| query_error_with_id(&e, &id))?;
-        if let Some(lines) = plain_text.then(|| columnar::copy_lines(&batch)).flatten() {
+        let batch =
+            wire::batch(batch).map_err(|e| pgwire::error::PgWireError::ApiError(Box::new(e)))?;
+        if let Some(lines) = plain_text
+            .then(|| columnar::copy_lines(&batch, &text))
+            .flatten()
+        {
             sent.store(true, Ordering::Relaxed);
             return Ok(lines.into_iter().map(|l| Ok(CopyData::new(l))).collect());
         }

@@ -12,6 +12,9 @@ pub fn sqlstate(error: &QueryError) -> &'static str {
         QueryError::ColumnNotFound(_) => "42703",
         QueryError::Forbidden(_) => "42501",
         QueryError::UnknownSetting(_) => "42704",
+        QueryError::InvalidParameterValue { .. } => "22023",
+        QueryError::InvalidDatetimeFormat(_) => "22007",
+        QueryError::LimitExceeded(_) => "54000",
         QueryError::Unsupported(_) => "0A000",
         QueryError::TooComplex(_) => "54001",
         QueryError::Plan(_) => "42804",
@@ -55,6 +58,7 @@ pub fn auth_error(error: &AuthError, user: &str) -> PgWireError {
         AuthError::TooLarge
         | AuthError::Malformed
         | AuthError::AlgorithmNotAllowed(_)
+        | AuthError::CriticalExtension
         | AuthError::MissingKeyId
         | AuthError::UnknownKey
         | AuthError::BadSignature

@@ -18,8 +18,8 @@ use pgwire::api::{ClientInfo, ClientPortalStore};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::extendedquery::Execute;
-use pgwire::types::format::FormatOptions;
 
+use crate::columnar::TextOptions;
 use crate::connection::{CancelSignal, Connection};
 use crate::cursor::CursorError;
 use crate::encode::{copy_response, query_response, rows_response};
@@ -53,6 +53,7 @@ impl SimpleQueryHandler for QueryHandler {
             let request = Request {
                 connection: &connection,
                 statement,
+                text: TextOptions::of(&settings::format_options(client.metadata())),
                 params: None,
                 format: &Format::UnifiedText,
                 cancel: cancel.clone(),
@@ -118,6 +119,7 @@ impl ExtendedQueryHandler for QueryHandler {
         let request = Request {
             connection: &connection,
             statement: &prepared.statement,
+            text: TextOptions::of(&settings::format_options(client.metadata())),
             params,
             format: &portal.result_column_format,
             cancel: connection.start_request().await,
@@ -132,6 +134,8 @@ impl ExtendedQueryHandler for QueryHandler {
 struct Request<'a> {
     connection: &'a Connection,
     statement: &'a Statement,
+    /// The connection's time zone and float digits when the statement arrived.
+    text: TextOptions,
     params: Option<ParamValues>,
     format: &'a Format,
     cancel: CancelSignal,
@@ -229,7 +233,7 @@ impl QueryHandler {
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
     {
         let results = self.start(&request, request.statement, audit).await?;
-        let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+        let options = settings::format_options(client.metadata());
         let running = request.running.take();
         let response = query_response(results, request.format, options, request.cancel, running)?;
         Ok(Response::Query(response))
@@ -252,6 +256,7 @@ impl QueryHandler {
             results,
             &copy,
             request.cancel,
+            request.text,
         )?))
     }
 
@@ -291,7 +296,7 @@ impl QueryHandler {
             .fetch(name, rows)
             .await
             .map_err(|e| cursor_error(&e))?;
-        let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+        let options = settings::format_options(client.metadata());
         let response = rows_response(&schema, batches, request.format, options)?;
         Ok(Response::Query(response))
     }
@@ -321,7 +326,7 @@ impl QueryHandler {
         let principal = &request.connection.identity.principal;
         let run = async {
             let session = self.gateway.session(principal).await?;
-            let plan = session.plan(statement).await?;
+            let plan = session.plan(statement, &request.text.zone).await?;
             Ok::<_, QueryError>((session, plan))
         };
         let planned = tokio::select! {
@@ -334,7 +339,7 @@ impl QueryHandler {
             Err(e) => return Err(failed(audit, &e)),
         };
         session
-            .execute(plan, request.params.clone(), audit)
+            .execute(plan, request.params.clone(), &request.text.zone, audit)
             .await
             .map_err(|e| query_error_with_id(&e, &id))
     }

@@ -1,17 +1,19 @@
 //! Client settings: `SET`, `RESET` and `SHOW` answered from the connection, never the engine.
 
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::Arc;
 
 use futures::{Sink, SinkExt, stream};
-use lakegate_gateway::QueryError;
 use lakegate_gateway::setting::{KNOWN, known};
+use lakegate_gateway::{QueryError, SessionZone};
 use pgwire::api::ClientInfo;
 use pgwire::api::Type;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::startup::ParameterStatus;
+use pgwire::types::format::FormatOptions;
 
 use crate::error::query_error;
 
@@ -28,6 +30,12 @@ where
         return Err(query_error(&QueryError::UnknownSetting(name.to_string())));
     }
     let value = value.unwrap_or_else(|| known.map_or(String::new(), |k| k.default.to_string()));
+    if key == "timezone" && SessionZone::parse(&value).is_none() {
+        return Err(query_error(&QueryError::InvalidParameterValue {
+            name: "TimeZone".to_string(),
+            value,
+        }));
+    }
     client.metadata_mut().insert(key, value.clone());
     if let Some(k) = known.filter(|k| k.reported) {
         client
@@ -38,6 +46,23 @@ where
             .await?;
     }
     Ok(Response::Execution(Tag::new("SET")))
+}
+
+/// The connection's `TimeZone`, set with `SET` or sent at start-up (pgjdbc sends its JVM's
+/// zone); UTC if it names none PostgreSQL knows.
+pub fn session_zone(metadata: &HashMap<String, String>) -> SessionZone {
+    metadata
+        .get("timezone")
+        .and_then(|v| SessionZone::parse(v))
+        .unwrap_or_default()
+}
+
+/// How values are written as text for this connection: its `DateStyle`, `IntervalStyle`,
+/// `extra_float_digits` and time zone.
+pub fn format_options(metadata: &HashMap<String, String>) -> Arc<FormatOptions> {
+    let mut options = FormatOptions::from_client_metadata(metadata);
+    options.time_zone = session_zone(metadata).arrow_name();
+    Arc::new(options)
 }
 
 /// `RESET name` or `RESET ALL`.

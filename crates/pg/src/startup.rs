@@ -84,6 +84,16 @@ impl StartupHandler for JwtStartup {
                         return Err(fatal(sqlstate(&e), e.to_string()));
                     }
                 };
+                // Checked after the login, as PostgreSQL does, so an unauthenticated client
+                // learns nothing of the server's databases.
+                if let Some(database) = client.metadata().get("database")
+                    && database != self.gateway.database()
+                {
+                    return Err(fatal(
+                        "3D000",
+                        format!("database \"{database}\" does not exist"),
+                    ));
+                }
                 info!(client = %client.socket_addr(), subject = %identity.principal.subject, protocol = "pg", "login");
                 let (pid, secret) = self.keys.generate(client);
                 client.set_pid_and_secret_key(pid, secret.clone());

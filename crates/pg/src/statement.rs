@@ -92,7 +92,10 @@ impl QueryParser for StatementParser {
                     .await
                     .map_err(|e| query_error(&e))?;
                 let plan = session
-                    .plan(&statement)
+                    .plan(
+                        &statement,
+                        &crate::settings::session_zone(client.metadata()),
+                    )
                     .await
                     .map_err(|e| query_error(&e))?;
                 let origins = session.column_origins(&plan).await;

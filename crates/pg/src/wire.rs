@@ -6,6 +6,8 @@
 //! - Unsigned 64-bit counts (`row_number()`) are `bigint`, as PostgreSQL types them.
 //! - JSON text (`json_build_object`) is `json`.
 //! - OIDs typed `regclass`, `regtype` … (PostgreSQL writes those as names) are `oid`.
+//! - Decimals with a negative scale (1 × 10³ as scale -3), which `numeric` cannot express
+//!   and the encoders would expand without bound, have scale 0.
 
 use std::sync::Arc;
 
@@ -83,23 +85,38 @@ pub fn schema(schema: &Schema) -> SchemaRef {
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| {
-            if is_vector(f) {
-                Field::new(f.name(), DataType::Utf8, f.is_nullable())
-            } else if f.data_type() == &DataType::UInt64 {
-                Field::new(f.name(), DataType::Int64, f.is_nullable())
-            } else {
-                f.as_ref().clone()
-            }
+        .map(|f| match sent_type(f) {
+            Some(t) => Field::new(f.name(), t, f.is_nullable()),
+            None => f.as_ref().clone(),
         })
         .collect();
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
+/// The type a column is sent as, where it is not its own.
+fn sent_type(field: &Field) -> Option<DataType> {
+    match field.data_type() {
+        _ if is_vector(field) => Some(DataType::Utf8),
+        DataType::UInt64 => Some(DataType::Int64),
+        // An untyped NULL is `text`, as PostgreSQL resolves an unknown output column; other
+        // string layouts are text too, written by the same encoder as all text.
+        DataType::Null | DataType::LargeUtf8 | DataType::Utf8View => Some(DataType::Utf8),
+        DataType::Decimal128(precision, scale) if *scale < 0 => Some(DataType::Decimal128(
+            precision.saturating_add(scale.unsigned_abs()).min(38),
+            0,
+        )),
+        _ => None,
+    }
+}
+
 /// The batch as sent.
 pub fn batch(batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
-    let unchanged = |f: &Field| !is_vector(f) && f.data_type() != &DataType::UInt64;
-    if batch.schema().fields().iter().all(|f| unchanged(f)) {
+    if batch
+        .schema()
+        .fields()
+        .iter()
+        .all(|f| sent_type(f).is_none())
+    {
         return Ok(batch);
     }
     let columns = batch
@@ -107,14 +124,10 @@ pub fn batch(batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
         .fields()
         .iter()
         .zip(batch.columns())
-        .map(|(field, column)| {
-            if is_vector(field) {
-                text(column)
-            } else if field.data_type() == &DataType::UInt64 {
-                cast(column, &DataType::Int64)
-            } else {
-                Ok(Arc::clone(column))
-            }
+        .map(|(field, column)| match sent_type(field) {
+            Some(_) if is_vector(field) => text(column),
+            Some(t) => cast(column, &t),
+            None => Ok(Arc::clone(column)),
         })
         .collect::<Result<Vec<_>, _>>()?;
     RecordBatch::try_new(schema(&batch.schema()), columns)

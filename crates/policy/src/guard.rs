@@ -92,9 +92,20 @@ pub fn classify(statement: &Statement) -> Result<Action, Forbidden> {
         | Statement::ShowSchemas { .. }
         | Statement::ShowViews { .. } => Ok(Action::Query),
         Statement::Explain {
-            analyze, statement, ..
+            analyze,
+            statement,
+            options,
+            ..
         } => {
-            if *analyze {
+            // `EXPLAIN ANALYZE q` and PostgreSQL's `EXPLAIN (ANALYZE [true]) q` alike.
+            let analyze_option = options.iter().flatten().any(|o| {
+                o.name.value.eq_ignore_ascii_case("analyze")
+                    && !o.arg.as_ref().is_some_and(|arg| {
+                        let arg = arg.to_string().to_ascii_lowercase();
+                        matches!(arg.trim_matches('\''), "false" | "off" | "0" | "no")
+                    })
+            });
+            if *analyze || analyze_option {
                 return Err(Forbidden::ExplainAnalyze);
             }
             match classify(statement)? {
@@ -394,6 +405,17 @@ mod tests {
             action("EXPLAIN DELETE FROM x"),
             Err(Forbidden::Write(_))
         ));
+        for sql in [
+            "EXPLAIN (ANALYZE) SELECT 1",
+            "EXPLAIN (ANALYZE true, VERBOSE) SELECT 1",
+            "EXPLAIN (analyze on) SELECT 1",
+        ] {
+            assert_eq!(action(sql), Err(Forbidden::ExplainAnalyze), "{sql}");
+        }
+        assert_eq!(
+            action("EXPLAIN (ANALYZE false) SELECT 1"),
+            Ok(Action::Query)
+        );
     }
 
     #[test]

@@ -68,7 +68,9 @@ pub fn known(name: &str) -> Option<&'static KnownSetting> {
 
 /// Whether a dotted name belongs to the engine (`datafusion.*`), which users may not change.
 pub fn is_engine_option(name: &str) -> bool {
-    name.split('.')
+    // `SET "datafusion.x"` names the same option as `SET datafusion.x`.
+    name.trim_start_matches(['"', '`', ' '])
+        .split('.')
         .next()
         .is_some_and(|prefix| prefix.eq_ignore_ascii_case("datafusion"))
 }
@@ -83,6 +85,8 @@ mod tests {
         assert_eq!(known("time zone").unwrap().name, "TimeZone");
         assert_eq!(known("APPLICATION_NAME").unwrap().name, "application_name");
         assert!(known("work_mem_of_doom").is_none());
+        assert!(is_engine_option("\"datafusion.execution.batch_size\""));
+        assert!(is_engine_option("DataFusion.x"));
     }
 
     #[test]

@@ -57,6 +57,11 @@ impl TokenVerifier {
             return Err(AuthError::TooLarge);
         }
         let header = decode_header(token).map_err(|_| AuthError::Malformed)?;
+        // RFC 7515 §4.1.11: a recipient must refuse a token whose `crit` names an extension
+        // it does not understand; lakegate understands none.
+        if header.crit.is_some() {
+            return Err(AuthError::CriticalExtension);
+        }
         if !self.algorithms.contains(&header.alg) {
             return Err(AuthError::AlgorithmNotAllowed(format!("{:?}", header.alg)));
         }
@@ -224,6 +229,16 @@ mod tests {
             f.verifier.verify(&sign(&f, &no_exp, Some("k1"))),
             Err(AuthError::MissingClaim(_))
         ));
+    }
+
+    #[test]
+    fn a_validly_signed_token_with_critical_extensions_is_refused() {
+        let f = fixture(&["EdDSA"]);
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("k1".into());
+        header.crit = Some(vec!["exp".into()]);
+        let token = encode(&header, &claims(), &f.key).unwrap();
+        assert_eq!(f.verifier.verify(&token), Err(AuthError::CriticalExtension));
     }
 
     #[test]

@@ -223,8 +223,11 @@ fn needs_quoting(ident: &str) -> bool {
 
     // Check if identifier starts with a letter or underscore and contains only letters, digits, underscores
     let mut chars = ident.chars();
+    // PostgreSQL quotes unless the name is what an unquoted identifier folds to: lower
+    // case letters, digits and underscores, not starting with a digit (`quote_identifier`
+    // in ruleutils.c), so `HY001` becomes `"HY001"`.
     if let Some(first_char) = chars.next()
-        && !first_char.is_alphabetic()
+        && !first_char.is_ascii_lowercase()
         && first_char != '_'
     {
         return true;
@@ -232,7 +235,7 @@ fn needs_quoting(ident: &str) -> bool {
 
     // Check remaining characters
     for c in chars {
-        if !c.is_alphanumeric() && c != '_' {
+        if !c.is_ascii_lowercase() && !c.is_ascii_digit() && c != '_' {
             return true;
         }
     }
@@ -362,6 +365,8 @@ mod tests {
         assert_eq!(needs_quoting("with-dash"), true);
         assert_eq!(needs_quoting("select"), true);
         assert_eq!(needs_quoting("SELECT"), true);
+        assert_eq!(needs_quoting("Mixed"), true);
+        assert_eq!(needs_quoting("HY00000001"), true);
         assert_eq!(needs_quoting(""), true);
 
         // Test reserved word detection

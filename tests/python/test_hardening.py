@@ -1,0 +1,165 @@
+"""Adversarial tests: sizes a client chooses never reach an allocation unbounded; cancel
+stops the work; PostgreSQL's spelling of values, time zones and templates."""
+
+import os
+import threading
+import time
+
+import psycopg
+import pytest
+from psycopg import errors
+
+from flightsql import FlightSql, code, command, field
+from personas import token
+
+T = "parking_raw_zone.liberator_pcn_tickets"
+
+
+def connect(lakegate, persona="engineer", **kw):
+    return psycopg.connect(**lakegate.dsn(token(lakegate, persona)), autocommit=True, **kw)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT repeat('abc', 2000000000)",
+    "SELECT lpad('x', 2000000000)",
+    "SELECT rpad('x', 2000000000, 'yz')",
+    "SELECT array_repeat(1, 2000000000)",
+    "SELECT range(1, 100000000000)",
+    "SELECT generate_series(1, 100000000000, 2)",
+    f"SELECT repeat(street_location, 100000) FROM {T}",
+    "SELECT $2000000000",
+    "SELECT 1 WHERE $70000 IS NULL",
+])
+def test_a_size_the_client_chooses_is_refused_with_54000_and_the_server_stays_up(lakegate, sql):
+    with connect(lakegate) as conn:
+        with pytest.raises(psycopg.Error) as refused:
+            conn.execute(sql).fetchall()
+        assert refused.value.sqlstate == "54000", refused.value
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert lakegate.proc.poll() is None
+
+
+def test_a_flight_prepare_of_a_huge_parameter_number_is_resource_exhausted(lakegate):
+    client = FlightSql(lakegate.flight(), token(lakegate, "engineer"))
+    for sql in ["SELECT $2000000000", "SELECT $65536"]:
+        with pytest.raises(Exception) as refused:
+            client.prepare(sql)
+        assert code(refused.value) == "RESOURCE_EXHAUSTED", refused.value
+        with pytest.raises(Exception) as refused:
+            client.info(command("CommandStatementQuery", field(1, sql)))
+        assert code(refused.value) == "RESOURCE_EXHAUSTED", refused.value
+    assert client.query("SELECT 1 AS one").column(0).to_pylist() == [1]
+    assert lakegate.proc.poll() is None
+
+
+def cpu_seconds(pid):
+    """User and system CPU time the process has used, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+HEAVY = {
+    "cross join": f"SELECT count(*) FROM {T} a, {T} b, {T} c",
+    "sort": f"SELECT a.pcn FROM {T} a, {T} b ORDER BY a.vrm || b.vrm LIMIT 1",
+    "aggregation": f"SELECT count(DISTINCT a.pcn || b.pcn) FROM {T} a, {T} b",
+    "window": f"SELECT max(r) FROM (SELECT row_number() OVER (PARTITION BY a.ward_code ORDER BY b.pcn) AS r "
+              f"FROM {T} a, {T} b) t",
+    "hash join": f"SELECT count(*) FROM {T} a JOIN {T} b ON a.ward_code = b.ward_code "
+                 f"JOIN {T} c ON b.ward_code = c.ward_code",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HEAVY))
+def test_a_cancelled_cpu_bound_query_frees_the_machine(lakegate, kind):
+    heavy = connect(lakegate)
+    outcome = []
+
+    def run():
+        try:
+            heavy.execute(HEAVY[kind]).fetchall()
+            outcome.append("finished")
+        except errors.QueryCanceled:
+            outcome.append("cancelled")
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        # Let the operator get into its buffered work.
+        time.sleep(2.0)
+        assert not outcome, f"{kind} finished before it could be cancelled"
+        heavy.cancel()
+        thread.join(timeout=60)
+        assert outcome == ["cancelled"]
+        # The query's threads stop: the server idles (a busy query burns about two
+        # CPU-seconds a second here), and another client is answered at once.
+        time.sleep(0.3)
+        before = cpu_seconds(lakegate.proc.pid)
+        time.sleep(1.0)
+        used = cpu_seconds(lakegate.proc.pid) - before
+        assert used < 0.5, f"{used:.2f} CPU-seconds used in the second after cancelling a {kind}"
+        with connect(lakegate) as other:
+            started = time.monotonic()
+            assert other.execute(f"SELECT count(*) > 0 FROM {T}").fetchone() == (True,)
+            waited = time.monotonic() - started
+        assert waited < 5, f"another client waited {waited:.1f} s after a cancelled {kind}"
+    finally:
+        heavy.cancel()
+        thread.join(timeout=60)
+        heavy.close()
+
+
+def test_decimal_literals_are_numeric(lakegate):
+    with connect(lakegate) as conn:
+        row = conn.execute("SELECT 0.1 + 0.2 = 0.3, 721330.4241866222::numeric(18,10), 1.5 * 2").fetchone()
+        assert row[0] is True
+        assert str(row[1]) == "721330.4241866222"
+        assert str(row[2]) == "3.0"
+
+
+def test_session_time_zone_drives_timestamptz(lakegate):
+    with connect(lakegate) as conn:
+        cur = psycopg.ClientCursor(conn)
+        for zone, shown, hour in [("UTC", "2024-06-05 10:11:12+00", 10),
+                                  ("Europe/London", "2024-06-05 11:11:12+01", 11),
+                                  ("Asia/Kolkata", "2024-06-05 15:41:12+05:30", 15)]:
+            cur.execute(f"SET TIME ZONE '{zone}'")
+            cur.execute("SELECT TIMESTAMPTZ '2024-06-05 10:11:12+00'::text, "
+                        "extract(hour FROM TIMESTAMPTZ '2024-06-05 10:11:12+00')")
+            text, extracted = cur.fetchone()
+            assert text == shown
+            assert int(extracted) == hour
+        with pytest.raises(psycopg.Error) as refused:
+            cur.execute("SET TIME ZONE 'Mars/Olympus'")
+        assert refused.value.sqlstate == "22023"
+
+
+def test_to_char_and_to_date_use_postgresql_templates(lakegate):
+    with connect(lakegate) as conn:
+        row = conn.execute("SELECT to_char(TIMESTAMP '2024-06-05 09:08:07', 'YYYY-MM-DD HH24:MI:SS'), "
+                           "to_char(DATE '2024-06-05', 'FMDay FMDDth FMMonth YYYY'), "
+                           "to_date('05/06/2024', 'DD/MM/YYYY')").fetchone()
+        assert row[0] == "2024-06-05 09:08:07"
+        assert row[1] == "Wednesday 5th June 2024"
+        assert str(row[2]) == "2024-06-05"
+        with pytest.raises(psycopg.Error) as refused:
+            conn.execute("SELECT to_date('2024-13-45', 'YYYY-MM-DD')")
+        assert refused.value.sqlstate == "22007"
+
+
+def test_floats_are_spelled_as_postgresql_spells_them(lakegate):
+    with connect(lakegate) as conn:
+        cur = psycopg.ClientCursor(conn)
+        cur.execute("SELECT 'Infinity'::float8, '-Infinity'::float8, 'NaN'::float8, 1e20::float8, "
+                    "ARRAY[1, 2]::text, TIMESTAMP '2024-06-05 10:11:12'::text")
+        raw = [cur.pgresult.get_value(0, i).decode() for i in range(6)]
+        assert raw == ["Infinity", "-Infinity", "NaN", "1e+20", "{1,2}", "2024-06-05 10:11:12"]
+
+
+def test_ordinal_positions_count_from_one(lakegate):
+    with connect(lakegate) as conn:
+        positions = [r[0] for r in conn.execute(
+            "SELECT ordinal_position FROM information_schema.columns "
+            "WHERE table_schema = 'unrestricted_raw_zone' AND table_name = 'wards' ORDER BY 1")]
+        assert positions[0] == 1
+        assert positions == list(range(1, len(positions) + 1))
