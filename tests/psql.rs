@@ -374,7 +374,7 @@ fn a_bad_config_is_refused_naming_the_line() {
         .expect("run serve");
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("line 18"), "{err}");
+    assert!(err.contains("line 20"), "{err}");
     assert!(err.contains("listing_tll_secs"), "{err}");
 }
 

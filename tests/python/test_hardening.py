@@ -163,3 +163,46 @@ def test_ordinal_positions_count_from_one(lakegate):
             "WHERE table_schema = 'unrestricted_raw_zone' AND table_name = 'wards' ORDER BY 1")]
         assert positions[0] == 1
         assert positions == list(range(1, len(positions) + 1))
+
+
+def post_reload(lakegate, headers):
+    import urllib.error
+    import urllib.request
+    request = urllib.request.Request(f"http://127.0.0.1:{lakegate.http_port}/reload", data=b"",
+                                     headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status
+    except urllib.error.HTTPError as refused:
+        return refused.code
+
+
+def test_reload_needs_an_admin_token_and_no_browser(lakegate):
+    assert post_reload(lakegate, {}) == 401
+    assert post_reload(lakegate, {"Authorization": "Bearer not-a-token"}) == 401
+    engineer = token(lakegate, "engineer")
+    assert post_reload(lakegate, {"Authorization": f"Bearer {engineer}"}) == 403
+    admin = lakegate.token("ada.admin", groups=["lakegate-admin"])
+    for browser in [{"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}]:
+        assert post_reload(lakegate, {"Authorization": f"Bearer {admin}", **browser}) == 403
+    assert post_reload(lakegate, {"Authorization": f"Bearer {admin}"}) == 200
+
+
+def test_another_database_is_3d000_after_the_login(lakegate):
+    dsn = dict(lakegate.dsn(token(lakegate, "engineer")), dbname="postgres")
+    with pytest.raises(psycopg.OperationalError) as refused:
+        psycopg.connect(**dsn)
+    assert 'database "postgres" does not exist' in str(refused.value)
+
+
+def test_query_ids_are_random_not_a_counter(lakegate):
+    ids = []
+    with connect(lakegate) as conn:
+        for _ in range(3):
+            with pytest.raises(psycopg.Error) as failed:
+                conn.execute("SELECT 1/0")
+            ids.append(failed.value.diag.message_detail.removeprefix("query id "))
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids), ids
+    assert len(set(ids)) == 3
+    numbers = sorted(int(i, 16) for i in ids)
+    assert numbers[-1] - numbers[0] > 1000, "consecutive statements got near ids"
