@@ -206,3 +206,23 @@ def test_query_ids_are_random_not_a_counter(lakegate):
     assert len(set(ids)) == 3
     numbers = sorted(int(i, 16) for i in ids)
     assert numbers[-1] - numbers[0] > 1000, "consecutive statements got near ids"
+
+
+def test_the_demo_signing_key_mints_tokens_with_standard_tools(lakegate):
+    import json
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    key = load_pem_private_key((lakegate.dir / "keys/dev-signing.pem").read_bytes(), password=None)
+    config = lakegate.config.read_text()
+    kid = next(line.split('"')[1] for line in config.splitlines() if line.startswith("dev_signing_kid"))
+    now = int(time.time())
+    claims = {"iss": "https://lakegate.demo/issuer", "aud": "lakegate", "sub": "pyjwt.minted",
+              "preferred_username": "pyjwt.minted", "exp": now + 300, "departments": ["parking"],
+              "groups": ["engineer"]}
+    minted = jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+    with psycopg.connect(**lakegate.dsn(minted), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) > 0 FROM parking_raw_zone.liberator_pcn_tickets").fetchone() == (True,)
+    assert json.loads((lakegate.dir / "keys/jwks.json").read_text())["keys"][0]["kid"] == kid
