@@ -51,12 +51,14 @@ def test_relationships_need_both_ends_visible(rows):
 
 
 def test_partitions_list_each_import_with_its_files(rows):
-    partitions = rows("analyst", "SELECT table_name, partition, import_date, file_count, total_bytes "
+    # The manager sees every ticket (plates masked); a row-filtered analyst gets no volume
+    # (test_hardening.py).
+    partitions = rows("manager", "SELECT table_name, partition, import_date, file_count, total_bytes "
                                  "FROM lakegate.partitions WHERE schema_name = 'parking_raw_zone'")
     tickets = [p for p in partitions if p[0] == "liberator_pcn_tickets"]
     assert tickets and all(p[1].startswith("import_year=") and p[1].endswith(f"import_date={p[2]}") for p in tickets)
     assert all(files >= 1 and size > 0 for _, _, _, files, size in tickets)
-    files = rows("analyst", "SELECT file_count FROM lakegate.datasets WHERE schema_name = 'parking_raw_zone' "
+    files = rows("manager", "SELECT file_count FROM lakegate.datasets WHERE schema_name = 'parking_raw_zone' "
                             "AND table_name = 'liberator_pcn_tickets'")
     assert sum(p[3] for p in tickets) == files[0][0]
     [latest] = [p for p in partitions if p[0] == "liberator_pcn_tickets_latest"]

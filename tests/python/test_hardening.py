@@ -226,3 +226,16 @@ def test_the_demo_signing_key_mints_tokens_with_standard_tools(lakegate):
     with psycopg.connect(**lakegate.dsn(minted), autocommit=True) as conn:
         assert conn.execute("SELECT count(*) > 0 FROM parking_raw_zone.liberator_pcn_tickets").fetchone() == (True,)
     assert json.loads((lakegate.dir / "keys/jwks.json").read_text())["keys"][0]["kid"] == kid
+
+
+def test_a_row_filtered_table_shows_no_volume_in_the_dictionary(lakegate):
+    sql = ("SELECT d.file_count, sum(p.total_bytes), count(p.file_count) FROM lakegate.datasets d "
+           "JOIN lakegate.partitions p USING (schema_name, table_name) "
+           "WHERE d.schema_name = 'parking_raw_zone' AND d.table_name = 'liberator_pcn_tickets' GROUP BY 1")
+    with connect(lakegate, "analyst") as conn:
+        # The analyst sees one ward's tickets: how many files and bytes the table has would
+        # tell how much they do not see.
+        assert conn.execute(sql).fetchall() == [(None, None, 0)]
+    with connect(lakegate, "engineer") as conn:
+        files, size, counted = conn.execute(sql).fetchone()
+        assert files > 0 and size > 0 and counted > 0

@@ -21,6 +21,9 @@ pub const SCHEMA: &str = "lakegate";
 pub struct Visible<'a> {
     pub table: &'a LakeTable,
     pub columns: SchemaRef,
+    /// The principal sees only some rows: the table's volume (files, bytes) would say how
+    /// much it does not see, so it is not shown.
+    pub filtered: bool,
 }
 
 /// The `lakegate` schema for these tables.
@@ -68,7 +71,11 @@ fn datasets(visible: &[Visible<'_>]) -> Result<Arc<MemTable>> {
         Arc::new(Int32Array::from(
             visible
                 .iter()
-                .map(|v| i32::try_from(v.table.file_count).ok())
+                .map(|v| {
+                    i32::try_from(v.table.file_count)
+                        .ok()
+                        .filter(|_| !v.filtered)
+                })
                 .collect::<Vec<_>>(),
         )),
     ];
@@ -164,26 +171,32 @@ fn relationships(keys: &Keys) -> Result<Arc<MemTable>> {
     table(names.iter().map(|n| utf8(n)).collect(), columns)
 }
 
-/// One row per partition a table reads: its path, import date, files and bytes.
+/// One row per partition a table reads: its path, import date, files and bytes (NULL for
+/// a table the principal sees only some rows of).
 fn partitions(visible: &[Visible<'_>]) -> Result<Arc<MemTable>> {
-    let rows: Vec<(&LakeTable, &Partition)> = visible
+    let rows: Vec<(&LakeTable, &Partition, bool)> = visible
         .iter()
-        .flat_map(|v| v.table.partitions.iter().map(move |p| (v.table, p)))
+        .flat_map(|v| {
+            v.table
+                .partitions
+                .iter()
+                .map(move |p| (v.table, p, v.filtered))
+        })
         .collect();
     let all = |f: &dyn Fn(&LakeTable, &Partition) -> Option<String>| -> ArrayRef {
-        text(rows.iter().map(|(t, p)| f(t, p)).collect())
+        text(rows.iter().map(|(t, p, _)| f(t, p)).collect())
     };
     let columns: Vec<ArrayRef> = vec![
         all(&|t, _| Some(t.schema.clone())),
         all(&|t, _| Some(t.name.clone())),
         all(&|_, p| Some(p.path.clone())),
         all(&|_, p| p.date.clone()),
-        Arc::new(Int64Array::from_iter(
-            rows.iter().map(|(_, p)| i64::try_from(p.files).ok()),
-        )),
-        Arc::new(Int64Array::from_iter(
-            rows.iter().map(|(_, p)| i64::try_from(p.bytes).ok()),
-        )),
+        Arc::new(Int64Array::from_iter(rows.iter().map(
+            |(_, p, filtered)| i64::try_from(p.files).ok().filter(|_| !filtered),
+        ))),
+        Arc::new(Int64Array::from_iter(rows.iter().map(
+            |(_, p, filtered)| i64::try_from(p.bytes).ok().filter(|_| !filtered),
+        ))),
     ];
     let fields = vec![
         utf8("schema_name"),

@@ -175,6 +175,7 @@ impl Engine {
             visible.push(Visible {
                 table,
                 columns: provider.schema(),
+                filtered: sees_some_rows(&rules),
             });
             applied.insert(qualified, rules);
             schemas
@@ -366,6 +367,13 @@ fn principal_with_every_claim(rules: &TableRules) -> Principal {
         }
     }
     principal
+}
+
+/// Whether `rules` keep some rows from the principal: a restrict, or grants that all filter
+/// (one grant without a filter shows every row, as grants' filters are ORed).
+fn sees_some_rows(rules: &TableRules) -> bool {
+    !rules.restricts.is_empty()
+        || (!rules.grants.is_empty() && rules.grants.iter().all(|g| g.row_filter.is_some()))
 }
 
 /// A table's comments from its catalogue entry, for the columns the principal sees.
