@@ -239,3 +239,9 @@ def test_a_row_filtered_table_shows_no_volume_in_the_dictionary(lakegate):
     with connect(lakegate, "engineer") as conn:
         files, size, counted = conn.execute(sql).fetchone()
         assert files > 0 and size > 0 and counted > 0
+
+
+def test_settings_clients_show_exist(lakegate):
+    with connect(lakegate) as conn:
+        for name, value in [("role", "none"), ("lc_collate", "C"), ("lc_ctype", "C")]:
+            assert conn.execute(f"SHOW {name}").fetchone() == (value,)

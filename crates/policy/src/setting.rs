@@ -40,6 +40,8 @@ pub const KNOWN: &[KnownSetting] = &[
     s("transaction_read_only", "on", false),
     s("default_transaction_isolation", "read committed", false),
     s("transaction_isolation", "read committed", false),
+    s("lc_collate", "C", false),
+    s("lc_ctype", "C", false),
     s("lc_messages", "C", false),
     s("lc_monetary", "C", false),
     s("lc_numeric", "C", false),
@@ -52,6 +54,8 @@ pub const KNOWN: &[KnownSetting] = &[
     s("join_collapse_limit", "8", false),
     s("plan_cache_mode", "auto", false),
     s("row_security", "on", false),
+    // `SET ROLE` is accepted and changes nothing: the role is the token's.
+    s("role", "none", false),
     s("datestyle", "ISO, MDY", false),
 ];
 
