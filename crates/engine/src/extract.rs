@@ -130,13 +130,7 @@ impl ScalarUDFImpl for Extract {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let zone = args
-            .config_options
-            .execution
-            .time_zone
-            .as_deref()
-            .and_then(SessionZone::parse)
-            .unwrap_or_default();
+        let zone = SessionZone::of(&args.config_options);
         let rows = args.number_rows;
         let field = match args.args.first() {
             Some(ColumnarValue::Scalar(s)) => literal_field(&[Some(s)])?,

@@ -64,6 +64,17 @@ impl SessionZone {
         SessionZone::parse(value)
     }
 
+    /// A statement's zone, from its configuration (the gateway sets DataFusion's
+    /// `time_zone` to the connection's); UTC where none is set.
+    pub fn of(config: &datafusion::common::config::ConfigOptions) -> SessionZone {
+        config
+            .execution
+            .time_zone
+            .as_deref()
+            .and_then(SessionZone::parse)
+            .unwrap_or_default()
+    }
+
     /// The zone as Arrow names it in a `Timestamp` type: the IANA name, or `+hh:mm`.
     pub fn arrow_name(&self) -> String {
         match self {

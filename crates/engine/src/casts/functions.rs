@@ -8,7 +8,6 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, TimeUnit, TimestampMicrosecondType};
-use datafusion::common::config::ConfigOptions;
 use datafusion::error::Result;
 use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
@@ -19,15 +18,6 @@ use crate::text::{
     write_timestamptz,
 };
 use crate::zone::SessionZone;
-
-pub(super) fn zone(config: &ConfigOptions) -> SessionZone {
-    config
-        .execution
-        .time_zone
-        .as_deref()
-        .and_then(SessionZone::parse)
-        .unwrap_or_default()
-}
 
 /// `pg_text(x)`: `x` as PostgreSQL's text output writes it.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -57,7 +47,7 @@ impl ScalarUDFImpl for PgText {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let zone = zone(&args.config_options);
+        let zone = SessionZone::of(&args.config_options);
         let rows = args.number_rows;
         let array = args
             .args
@@ -252,7 +242,7 @@ impl ScalarUDFImpl for PgLocalTime {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let zone = zone(&args.config_options);
+        let zone = SessionZone::of(&args.config_options);
         let rows = args.number_rows;
         let Some(array) = args.args.into_iter().next() else {
             return Err(datafusion::error::DataFusionError::Plan(
@@ -318,7 +308,7 @@ impl ScalarUDFImpl for PgDatetimeIn {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let session = zone(&args.config_options);
+        let session = SessionZone::of(&args.config_options);
         let rows = args.number_rows;
         let Some(array) = args.args.into_iter().next() else {
             return Err(datafusion::error::DataFusionError::Plan(

@@ -28,7 +28,6 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Float64Type, TimeUnit, TimestampMicrosecondType,
 };
-use datafusion::common::config::ConfigOptions;
 use datafusion::error::Result;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -71,16 +70,6 @@ struct Formatting {
     zone: String,
 }
 
-/// The session's zone, from the statement's configuration (the gateway sets it).
-fn session_zone(config: &ConfigOptions) -> SessionZone {
-    config
-        .execution
-        .time_zone
-        .as_deref()
-        .and_then(SessionZone::parse)
-        .unwrap_or_default()
-}
-
 fn datetime_error(message: String) -> datafusion::error::DataFusionError {
     ValueError::InvalidDatetimeFormat(message).into_datafusion()
 }
@@ -121,7 +110,7 @@ impl ScalarUDFImpl for Formatting {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let zone = session_zone(&args.config_options);
+        let zone = SessionZone::of(&args.config_options);
         let arrays = args
             .args
             .into_iter()
