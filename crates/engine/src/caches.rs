@@ -1,16 +1,21 @@
 //! DataFusion's runtime caches (Parquet metadata, file statistics, file listings), each
-//! counting its hits and misses for `/metrics`, and the listing cache clearable at once
-//! when the lake is relisted on request.
+//! counting its hits and misses for `/metrics`; the listing cache clearable at once when
+//! the lake is relisted on request, and every cache of one dataset when a read finds one
+//! of its files changed. Each listing is also recorded in the lake's [`ListedVersions`], so
+//! that files are read only in the version the listing describes.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use datafusion::common::{HashMap, Result, TableReference};
 use datafusion::execution::cache::cache_manager::{
-    CacheManagerConfig, FileMetadataCache, FileStatisticsCache, ListFilesCache,
+    CacheManagerConfig, CachedFileList, FileMetadataCache, FileStatisticsCache, ListFilesCache,
+    TableScopedPath,
 };
 use datafusion::execution::cache::default_cache::DefaultCache;
 use datafusion::execution::cache::{Cache, CacheEntryInfo, CacheKey, CacheValue};
+use lakegate_lake::ListedVersions;
+use object_store::path::Path;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -54,20 +59,51 @@ pub(crate) struct RuntimeCaches {
 }
 
 impl RuntimeCaches {
-    pub fn new(memory: &MemoryConfig, listing_ttl: Duration, lookups: &CacheLookups) -> Self {
+    pub fn new(
+        memory: &MemoryConfig,
+        listing_ttl: Duration,
+        lookups: &CacheLookups,
+        versions: &ListedVersions,
+    ) -> Self {
         let listings = DefaultCache::new_with_ttl(memory.listing_cache, Some(listing_ttl));
+        let versions = versions.clone();
+        let record: PutHook<TableScopedPath, CachedFileList> =
+            Box::new(move |key, listing| versions.record(&key.path, &listing.files));
         RuntimeCaches {
-            listings: Counting::wrap(listings, "file_listing", lookups),
+            listings: Counting::wrap(listings, "file_listing", lookups, Some(record)),
             metadata: Counting::wrap(
                 DefaultCache::new(memory.metadata_cache),
                 "parquet_metadata",
                 lookups,
+                None,
             ),
             statistics: Counting::wrap(
                 DefaultCache::new(memory.statistics_cache),
                 "file_statistics",
                 lookups,
+                None,
             ),
+        }
+    }
+
+    /// Forgets what the caches hold of one dataset folder: its listing, its files' footers
+    /// and statistics.
+    pub fn forget(&self, dataset: &Path) {
+        let under = |path: &Path| path.prefix_match(dataset).is_some();
+        for key in self.listings.list_entries().into_keys() {
+            if under(&key.path) {
+                self.listings.remove(&key);
+            }
+        }
+        for key in self.metadata.list_entries().into_keys() {
+            if under(&key) {
+                self.metadata.remove(&key);
+            }
+        }
+        for key in self.statistics.list_entries().into_keys() {
+            if under(&key.path) {
+                self.statistics.remove(&key);
+            }
         }
     }
 
@@ -82,24 +118,34 @@ impl RuntimeCaches {
     }
 }
 
-/// A cache that counts its lookups.
-struct Counting<C> {
+/// Called with every entry put in a cache.
+type PutHook<K, V> = Box<dyn Fn(&K, &V) + Send + Sync>;
+
+/// A cache that counts its lookups (and may watch what is put in it).
+struct Counting<C, K, V> {
     inner: C,
     name: &'static str,
     lookups: CacheLookups,
+    on_put: Option<PutHook<K, V>>,
 }
 
-impl<C> Counting<C> {
-    fn wrap(inner: C, name: &'static str, lookups: &CacheLookups) -> Arc<Self> {
+impl<C, K, V> Counting<C, K, V> {
+    fn wrap(
+        inner: C,
+        name: &'static str,
+        lookups: &CacheLookups,
+        on_put: Option<PutHook<K, V>>,
+    ) -> Arc<Self> {
         Arc::new(Counting {
             inner,
             name,
             lookups: lookups.clone(),
+            on_put,
         })
     }
 }
 
-impl<K: CacheKey, V: CacheValue, C: Cache<K, V>> Cache<K, V> for Counting<C> {
+impl<K: CacheKey, V: CacheValue, C: Cache<K, V>> Cache<K, V> for Counting<C, K, V> {
     fn get(&self, key: &K) -> Option<V> {
         let value = self.inner.get(key);
         self.lookups.record(self.name, value.is_some());
@@ -107,6 +153,9 @@ impl<K: CacheKey, V: CacheValue, C: Cache<K, V>> Cache<K, V> for Counting<C> {
     }
 
     fn put(&self, key: &K, value: V) -> Option<V> {
+        if let Some(hook) = &self.on_put {
+            hook(key, &value);
+        }
         self.inner.put(key, value)
     }
 
@@ -172,7 +221,8 @@ mod tests {
             statistics_cache: 1 << 20,
             listing_cache: 1 << 20,
         };
-        let caches = RuntimeCaches::new(&memory, Duration::from_secs(60), &lookups);
+        let versions = ListedVersions::default();
+        let caches = RuntimeCaches::new(&memory, Duration::from_secs(60), &lookups, &versions);
         let key = TableScopedPath {
             table: None,
             path: "lake/dataset".into(),

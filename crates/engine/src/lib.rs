@@ -48,5 +48,5 @@ pub use formatting::formatting_udfs;
 pub use lakegate_lake::PolicyUnavailable;
 pub use mask::HashKey;
 pub use secure::SecureTable;
-pub use session::{Engine, EngineConfig, MemoryConfig};
+pub use session::{DatasetCaches, Engine, EngineConfig, MemoryConfig};
 pub use zone::SessionZone;

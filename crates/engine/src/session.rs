@@ -14,7 +14,7 @@ use datafusion::optimizer::analyzer::resolve_grouping_function::ResolveGroupingF
 use datafusion::optimizer::analyzer::type_coercion::TypeCoercion;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_pg_catalog::setup_pg_catalog;
-use lakegate_lake::{Lake, LakeSnapshot, LakeTable, Sidecar, Unreadable, UnreadableTable};
+use lakegate_lake::{Lake, LakeSnapshot, LakeTable, ListedVersions, Sidecar, UnreadableTable};
 use lakegate_policy::{Policy, Principal, TableRules};
 use tracing::error;
 
@@ -74,10 +74,28 @@ pub struct MemoryConfig {
     pub listing_cache: usize,
 }
 
+/// Forgets what the runtime's caches hold of one dataset, when a read found that one of its
+/// files is no longer the version its listing describes. Cheap to clone.
+#[derive(Clone)]
+pub struct DatasetCaches {
+    caches: Arc<RuntimeCaches>,
+    versions: ListedVersions,
+}
+
+impl DatasetCaches {
+    /// Forgets the dataset folder's listing, its files' footers and statistics, and the
+    /// versions its reads were held to: the next scan lists and reads it as it is now.
+    pub fn forget(&self, dataset: &object_store::path::Path) {
+        self.versions.forget(dataset);
+        self.caches.forget(dataset);
+    }
+}
+
 /// Builds sessions. Holds the runtime every session shares.
 pub struct Engine {
     runtime: Arc<RuntimeEnv>,
-    caches: RuntimeCaches,
+    caches: Arc<RuntimeCaches>,
+    versions: ListedVersions,
     lookups: CacheLookups,
     executor: Executor,
     config: EngineConfig,
@@ -95,7 +113,7 @@ impl Engine {
         let memory = &config.memory;
         let lookups = CacheLookups::default();
         let ttl = lake.listing_ttl().max(Duration::from_millis(1));
-        let caches = RuntimeCaches::new(memory, ttl, &lookups);
+        let caches = Arc::new(RuntimeCaches::new(memory, ttl, &lookups, lake.versions()));
         let mut runtime = RuntimeEnvBuilder::new().with_cache_manager(caches.config(memory));
         if memory.limit > 0 {
             // Fair shares: one large query cannot starve the others of the pool.
@@ -115,6 +133,7 @@ impl Engine {
         Ok(Engine {
             runtime,
             caches,
+            versions: lake.versions().clone(),
             lookups,
             executor: Executor::dedicated(threads)?,
             config,
@@ -130,6 +149,14 @@ impl Engine {
     /// Forgets every file listing, so the next scan of each table lists it again.
     pub fn forget_listings(&self) {
         self.caches.listings.clear();
+    }
+
+    /// What forgets one dataset's cached listing, footers and statistics.
+    pub fn dataset_caches(&self) -> DatasetCaches {
+        DatasetCaches {
+            caches: Arc::clone(&self.caches),
+            versions: self.versions.clone(),
+        }
     }
 
     /// Where every session's queries run.
@@ -297,7 +324,6 @@ impl Engine {
                 Arc::new(UnreadableTable::new(
                     table.table_schema(),
                     table.provider.table_type(),
-                    Unreadable::Policy,
                 ))
             }
         }

@@ -20,6 +20,8 @@ pub fn code(error: &QueryError) -> Code {
         | QueryError::TooComplex(_) => Code::InvalidArgument,
         QueryError::Unsupported(_) => Code::Unimplemented,
         QueryError::DataFile { .. } => Code::DataLoss,
+        // gRPC's code for a concurrency conflict the client may retry.
+        QueryError::Changed { .. } => Code::Aborted,
         QueryError::Unavailable { .. } => Code::FailedPrecondition,
         QueryError::Cancelled => Code::Cancelled,
         QueryError::Timeout(_) => Code::DeadlineExceeded,

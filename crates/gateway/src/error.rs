@@ -78,6 +78,13 @@ pub enum QueryError {
     /// A data file of these tables could not be read.
     #[error("could not read table {tables}: a data file is missing, corrupt or unreadable")]
     DataFile { tables: String },
+    /// A data file of these tables was rewritten or deleted while the statement read it
+    /// (after rows were sent, or again on the statement's second run): running it again
+    /// reads the table as it is now.
+    #[error(
+        "could not read table {tables}: a data file changed while it was read; run the statement again"
+    )]
+    Changed { tables: String },
     /// The table's policy no longer matches its data, so it is closed to this principal.
     #[error("table {tables} is unavailable: its access policy does not match its current data")]
     Unavailable { tables: String },
@@ -98,6 +105,11 @@ impl QueryError {
     /// Sorts a DataFusion error into what the client is told. `tables` are the tables the
     /// statement reads, named when a data file fails.
     pub fn from_datafusion(error: DataFusionError, tables: &[String]) -> QueryError {
+        if lakegate_lake::ObjectChanged::find(&error).is_some() {
+            return QueryError::Changed {
+                tables: named(tables),
+            };
+        }
         match error {
             DataFusionError::Context(_, inner) => QueryError::from_datafusion(*inner, tables),
             DataFusionError::Diagnostic(_, inner) => QueryError::from_datafusion(*inner, tables),

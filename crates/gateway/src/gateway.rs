@@ -17,6 +17,7 @@ use crate::Statement;
 use crate::admission::{Admission, Admitted};
 use crate::audit::{AuditEntry, AuditLog, Caller};
 use crate::backends::Backends;
+use crate::changes::LakeChanges;
 use crate::config::{CacheConfig, LimitsConfig};
 use crate::error::{AuthError, QueryError};
 use crate::identity::{Identity, TokenVerifier};
@@ -60,6 +61,7 @@ pub struct Gateway {
     admission: Arc<Admission>,
     query_timeout: Option<Duration>,
     caches: CacheConfig,
+    changes: LakeChanges,
 }
 
 impl Gateway {
@@ -69,7 +71,9 @@ impl Gateway {
             parts.engine.cache_lookups(),
         ));
         let timeout = parts.limits.query_timeout_secs;
+        let changes = LakeChanges::new(parts.engine.dataset_caches(), Arc::clone(&parts.lake));
         Gateway {
+            changes,
             lake: parts.lake,
             engine: parts.engine,
             policy: RwLock::new(Arc::new(PolicyState {
@@ -212,6 +216,7 @@ impl Gateway {
                     ctx,
                     rules,
                     self.engine.executor().clone(),
+                    self.changes.clone(),
                 ))
             })
             .await

@@ -9,6 +9,7 @@
 mod admission;
 mod audit;
 mod backends;
+mod changes;
 mod colname;
 mod complexity;
 mod config;

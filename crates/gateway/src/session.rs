@@ -6,10 +6,13 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::{FunctionRegistry, SessionState};
+use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
+use futures::future::BoxFuture;
 
 use lakegate_engine::{Executor, SessionZone, formatting_udfs};
 use lakegate_policy::TableRules;
@@ -18,6 +21,7 @@ use moka::sync::Cache;
 use tokio::sync::OnceCell;
 
 use crate::audit::{AuditEntry, Outcome};
+use crate::changes::{LakeChanges, retry_once};
 use crate::error::QueryError;
 use crate::origin::{Origin, RelationOids, origins, relation_oids};
 use crate::stream::{QueryStream, plain_schema};
@@ -46,6 +50,7 @@ pub struct Session {
     /// changes, so a plan here is always of the current tables under the current policy.
     plans: Cache<String, LogicalPlan>,
     executor: Executor,
+    changes: LakeChanges,
 }
 
 /// Statements whose plans a session keeps.
@@ -56,9 +61,11 @@ impl Session {
         ctx: SessionContext,
         rules: BTreeMap<String, TableRules>,
         executor: Executor,
+        changes: LakeChanges,
     ) -> Session {
         Session {
             executor,
+            changes,
             ctx: Arc::new(ctx),
             rules: Arc::new(rules),
             oids: Arc::new(OnceCell::new()),
@@ -240,27 +247,46 @@ impl Session {
         }
     }
 
+    /// Plans and starts the statement. A data file found changed since its dataset was
+    /// listed (while planning reads footers and statistics, or before any row is sent) makes
+    /// the dataset's caches be dropped and the statement run once more.
     async fn start(
         &self,
         plan: LogicalPlan,
         params: Option<ParamValues>,
         zone: &SessionZone,
         tables: &[String],
-    ) -> Result<datafusion::physical_plan::SendableRecordBatchStream, QueryError> {
-        let tables = tables.to_vec();
+    ) -> Result<SendableRecordBatchStream, QueryError> {
         let plan = match params {
             Some(params) => plan
                 .replace_params_with_values(&params)
-                .map_err(|e| QueryError::from_datafusion(e, &tables))?,
+                .map_err(|e| QueryError::from_datafusion(e, tables))?,
             None => plan,
         };
-        let frame = DataFrame::new(self.state(zone), plan);
-        let context = Arc::new(frame.task_ctx());
-        let plan = frame
-            .create_physical_plan()
-            .await
-            .map_err(|e| QueryError::from_datafusion(e, &tables))?;
-        Ok(self.executor.run(plan, context))
+        let (state, executor) = (self.state(zone), self.executor.clone());
+        let run =
+            move || -> BoxFuture<'static, Result<SendableRecordBatchStream, DataFusionError>> {
+                let frame = DataFrame::new(state.clone(), plan.clone());
+                let executor = executor.clone();
+                Box::pin(async move {
+                    let context = Arc::new(frame.task_ctx());
+                    let plan = frame.create_physical_plan().await?;
+                    Ok(executor.run(plan, context))
+                })
+            };
+        let batches = match run().await {
+            Ok(batches) => batches,
+            Err(error) => match LakeChanges::cause(&error) {
+                Some(changed) => {
+                    self.changes.forget(&changed);
+                    return run()
+                        .await
+                        .map_err(|e| QueryError::from_datafusion(e, tables));
+                }
+                None => return Err(QueryError::from_datafusion(error, tables)),
+            },
+        };
+        Ok(retry_once(batches, self.changes.clone(), Box::new(run)))
     }
 }
 

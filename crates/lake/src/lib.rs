@@ -20,6 +20,7 @@ mod sidecar;
 mod snapshot;
 mod store;
 mod unreadable;
+mod versions;
 
 pub use config::{LakeConfig, S3Config, ZoneConfig};
 pub use drift::{DriftConflict, MergedSchema};
@@ -31,4 +32,5 @@ pub use requests::StoreRequests;
 pub use sidecar::{ColumnDoc, Relationship, Sidecar};
 pub use snapshot::{Lake, LakeSnapshot, LakeTable, TableKind};
 pub use store::Zone;
-pub use unreadable::{PolicyUnavailable, Unreadable, UnreadableTable};
+pub use unreadable::{DamagedTable, PolicyUnavailable, UnreadableTable};
+pub use versions::{ListedVersions, ObjectChanged, Versioned};

@@ -4,6 +4,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::path::Path as FsPath;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -29,7 +30,8 @@ use crate::partition::{Partition, PartitionSegment, date_key, partitions};
 use crate::requests::{Counted, StoreRequests};
 use crate::sidecar::Sidecar;
 use crate::store::Zone;
-use crate::unreadable::{Unreadable, UnreadableTable};
+use crate::unreadable::DamagedTable;
+use crate::versions::{ListedVersions, Versioned};
 
 /// Footers fetched at once while a dataset is listed: over a remote store a cold start
 /// then costs about (files / this) request latencies, not one per file.
@@ -99,6 +101,9 @@ pub struct Lake {
     requests: StoreRequests,
     current: RwLock<(Arc<LakeSnapshot>, Instant)>,
     refreshing: Arc<tokio::sync::Mutex<()>>,
+    /// Set when a read found the lake changed: the next snapshot lists it again at once.
+    relist: Arc<AtomicBool>,
+    versions: ListedVersions,
 }
 
 impl Lake {
@@ -122,6 +127,8 @@ impl Lake {
             requests,
             current: RwLock::new((Arc::new(LakeSnapshot::default()), Instant::now())),
             refreshing: Arc::new(tokio::sync::Mutex::new(())),
+            relist: Arc::new(AtomicBool::new(false)),
+            versions: ListedVersions::default(),
         })
     }
 
@@ -139,20 +146,35 @@ impl Lake {
         self.ttl
     }
 
-    /// Makes every zone's store known to a DataFusion runtime.
+    /// The version of each data file that the engine's listings describe: record them
+    /// there, and every read through the stores given to DataFusion is of that version.
+    pub fn versions(&self) -> &ListedVersions {
+        &self.versions
+    }
+
+    /// Makes every zone's store known to a DataFusion runtime, reading only the listed
+    /// version of each data file ([`Versioned`]).
     pub fn register_stores(&self, runtime: &RuntimeEnv) {
         for zone in &self.zones {
-            runtime.register_object_store(&zone.store_url, Arc::clone(&zone.store));
+            let store = Versioned::new(Arc::clone(&zone.store), self.versions.clone());
+            runtime.register_object_store(&zone.store_url, Arc::new(store));
         }
+    }
+
+    /// Marks the lake as changed (a read found a data file rewritten or gone): the next
+    /// [`Lake::snapshot`] lists it again in the background, whatever the TTL.
+    pub fn relist_soon(&self) {
+        self.relist.store(true, Ordering::Relaxed);
     }
 
     /// The current snapshot. When it is older than the TTL a re-listing starts in the
     /// background and this call still answers at once with what is known.
     pub fn snapshot(self: &Arc<Self>) -> Arc<LakeSnapshot> {
         let (snapshot, listed_at) = self.read_current();
-        if listed_at.elapsed() >= self.ttl
+        if (listed_at.elapsed() >= self.ttl || self.relist.load(Ordering::Relaxed))
             && let Ok(guard) = Arc::clone(&self.refreshing).try_lock_owned()
         {
+            self.relist.store(false, Ordering::Relaxed);
             let lake = Arc::clone(self);
             tokio::spawn(async move {
                 let _guard = guard;
@@ -271,16 +293,14 @@ impl Lake {
                 source,
             }
         })?;
-        let readable = |provider: Arc<dyn TableProvider>, broken: bool| -> Arc<dyn TableProvider> {
-            if broken {
-                Arc::new(UnreadableTable::new(
-                    provider.schema(),
-                    provider.table_type(),
-                    Unreadable::DataFile,
-                ))
-            } else {
-                provider
+        let readable = |provider: Arc<dyn TableProvider>, damaged: Vec<&DataFile>| {
+            if damaged.is_empty() {
+                return provider;
             }
+            let damaged = damaged.iter().map(|f| f.meta.clone()).collect();
+            let store = Arc::clone(&zone.store);
+            let relist = Arc::clone(&self.relist);
+            Arc::new(DamagedTable::new(provider, store, damaged, relist)) as Arc<dyn TableProvider>
         };
         let unreadable_files: Vec<String> = unreadable
             .iter()
@@ -300,7 +320,7 @@ impl Lake {
             partitions: partitions(&keys, folder.files.iter().map(file_partition)),
             sidecar,
             sidecar_error,
-            provider: readable(Arc::clone(&listing), !unreadable.is_empty()),
+            provider: readable(Arc::clone(&listing), unreadable.clone()),
         };
         let latest = latest_partition(folder, &keys).map(|(key, value)| {
             let in_latest = |f: &DataFile| {
@@ -316,7 +336,14 @@ impl Lake {
                     key: key.to_string(),
                     value: value.clone(),
                 },
-                provider: readable(view, unreadable.iter().any(|f| in_latest(f))),
+                provider: readable(
+                    view,
+                    unreadable
+                        .iter()
+                        .copied()
+                        .filter(|f| in_latest(f))
+                        .collect(),
+                ),
                 file_count: folder.files.iter().filter(|f| in_latest(f)).count(),
                 partitions: partitions(
                     &keys,

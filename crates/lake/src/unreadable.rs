@@ -1,48 +1,37 @@
-//! A table that cannot be read — a corrupt data file, or a policy that no longer fits its
-//! schema: it stays visible, and every scan fails with an error naming no file.
+//! Tables that cannot be read as they are: one with a damaged data file, and one whose
+//! policy no longer fits its schema. Both stay visible (users are not told a table vanished)
+//! and every scan fails with an error naming no file.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::parquet::errors::ParquetError;
 use datafusion::physical_plan::ExecutionPlan;
+use futures::future::join_all;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
-/// Why a table cannot be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unreadable {
-    /// The listing found a corrupt or unreadable Parquet file; the query fails cleanly
-    /// instead of handing the broken file to the reader.
-    DataFile,
-    /// The principal's rules do not type-check against the table: closed, never unfiltered.
-    Policy,
-}
-
-/// The error a query over a table closed by [`Unreadable::Policy`] gets.
+/// The error a query over a table closed by its policy gets.
 #[derive(Debug, thiserror::Error)]
 #[error("this table is unavailable: its access policy does not match its current data")]
 pub struct PolicyUnavailable;
 
-/// Stands in for a table that cannot be read. Its schema stays, so users are not told it
-/// vanished.
+/// Stands in for a table whose principal's rules do not type-check against it: closed,
+/// never unfiltered.
 #[derive(Debug)]
 pub struct UnreadableTable {
     schema: SchemaRef,
     table_type: TableType,
-    reason: Unreadable,
 }
 
 impl UnreadableTable {
-    pub fn new(schema: SchemaRef, table_type: TableType, reason: Unreadable) -> Self {
-        UnreadableTable {
-            schema,
-            table_type,
-            reason,
-        }
+    pub fn new(schema: SchemaRef, table_type: TableType) -> Self {
+        UnreadableTable { schema, table_type }
     }
 }
 
@@ -63,11 +52,86 @@ impl TableProvider for UnreadableTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Err(match self.reason {
-            Unreadable::DataFile => DataFusionError::ParquetError(Box::new(ParquetError::General(
-                "a data file of this table is corrupt or unreadable".to_string(),
-            ))),
-            Unreadable::Policy => DataFusionError::External(Box::new(PolicyUnavailable)),
-        })
+        Err(DataFusionError::External(Box::new(PolicyUnavailable)))
+    }
+}
+
+/// A dataset whose listing found a corrupt or unreadable Parquet file. Its queries fail
+/// cleanly instead of handing the broken file to the reader (the parquet crate can panic
+/// on some corrupt footers) — until a pipeline mends the file: each scan first asks the
+/// store whether the damaged files are still the versions listed, and if one changed, the
+/// scan reads the dataset as it is now and the lake is listed again.
+#[derive(Debug)]
+pub struct DamagedTable {
+    listing: Arc<dyn TableProvider>,
+    store: Arc<dyn ObjectStore>,
+    damaged: Vec<ObjectMeta>,
+    /// Set when a damaged file changed: the lake's next snapshot lists it again.
+    relist: Arc<AtomicBool>,
+}
+
+impl DamagedTable {
+    pub fn new(
+        listing: Arc<dyn TableProvider>,
+        store: Arc<dyn ObjectStore>,
+        damaged: Vec<ObjectMeta>,
+        relist: Arc<AtomicBool>,
+    ) -> Self {
+        DamagedTable {
+            listing,
+            store,
+            damaged,
+            relist,
+        }
+    }
+
+    /// Whether any damaged file is now another version, or gone.
+    async fn mended(&self) -> bool {
+        let heads = join_all(self.damaged.iter().map(|f| self.store.head(&f.location))).await;
+        heads
+            .iter()
+            .zip(&self.damaged)
+            .any(|(now, listed)| match now {
+                Ok(now) => {
+                    now.size != listed.size
+                        || now.e_tag != listed.e_tag
+                        || now.last_modified != listed.last_modified
+                }
+                Err(_) => true,
+            })
+    }
+}
+
+#[async_trait]
+impl TableProvider for DamagedTable {
+    fn schema(&self) -> SchemaRef {
+        self.listing.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        self.listing.table_type()
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        self.listing.supports_filters_pushdown(filters)
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if self.mended().await {
+            self.relist.store(true, Ordering::Relaxed);
+            return self.listing.scan(state, projection, filters, limit).await;
+        }
+        Err(DataFusionError::ParquetError(Box::new(
+            ParquetError::General("a data file of this table is corrupt or unreadable".to_string()),
+        )))
     }
 }

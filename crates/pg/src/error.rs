@@ -21,6 +21,8 @@ pub fn sqlstate(error: &QueryError) -> &'static str {
         QueryError::DivisionByZero => "22012",
         QueryError::Data(_) => "22000",
         QueryError::DataFile { .. } => "XX001",
+        // serialization_failure: PostgreSQL's code for "concurrent change, try again".
+        QueryError::Changed { .. } => "40001",
         QueryError::Unavailable { .. } => "55000",
         QueryError::Cancelled => "57014",
         QueryError::Timeout(_) => "57014",
