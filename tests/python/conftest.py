@@ -10,6 +10,11 @@ from pathlib import Path
 
 import pytest
 
+# moto's S3 server enforces IAM credentials once the `s3` fixture's setup has made its
+# unauthenticated calls; it reads this when it is imported (a count for the whole process,
+# so there is one server per test run).
+os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "4"
+
 BIN = os.environ.get("LAKEGATE_BIN", str(Path(__file__).resolve().parents[2] / "target/debug/lakegate"))
 ROWS = 14_000
 
@@ -136,4 +141,35 @@ def private_lakegate(tmp_path_factory):
     """A server of the test module's own, for tests that change its policy."""
     server = Lakegate(tmp_path_factory.mktemp("private"))
     yield server
+    server.stop()
+
+
+REGION = "eu-west-2"
+BUCKETS = {"raw": "council-raw-zone", "refined": "council-refined-zone", "trusted": "council-trusted-zone"}
+ALLOW_ALL = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """A real S3 API server (moto's server mode) on loopback, an IAM user's keys, and the
+    zone buckets those keys created."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    # The only unauthenticated calls: a user, its policy and its keys.
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id="setup", aws_secret_access_key="setup")
+    iam.create_user(UserName="lakegate")
+    iam.put_user_policy(UserName="lakegate", PolicyName="all", PolicyDocument=ALLOW_ALL)
+    key = iam.create_access_key(UserName="lakegate")["AccessKey"]
+    keys = {"id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
+    client = boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
+                          aws_access_key_id=keys["id"], aws_secret_access_key=keys["secret"])
+    for bucket in BUCKETS.values():
+        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    yield {"endpoint": endpoint, "keys": keys, "client": client}
     server.stop()

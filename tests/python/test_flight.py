@@ -373,3 +373,50 @@ def test_lz4_compression_and_plaintext_loopback_when_configured(lz4_lakegate, la
     over_tls = FlightSql(lz4_lakegate.flight(), analyst)
     sql = f"SELECT pcn, vrm, amount FROM {T} ORDER BY pcn"
     assert rows(plain.query(sql)) == rows(over_tls.query(sql)) != []
+
+
+def test_get_schema_answers_statements_and_prepared_statements_as_flight_info_does(lakegate):
+    """GetSchema (the Java Flight SQL client and JDBC driver call it): the schema FlightInfo
+    gives and the stream has, nullability included."""
+    client = FlightSql(lakegate.flight(), token(lakegate, "analyst"))
+    for sql in ["SELECT current_date AS d, 1 AS one, 'x' AS t",
+                "SELECT ward_code, count(*) AS n FROM parking_raw_zone.liberator_pcn_tickets GROUP BY 1"]:
+        descriptor = flight.FlightDescriptor.for_command(command("CommandStatementQuery", field(1, sql)))
+        schema = client.client.get_schema(descriptor, client.options).schema
+        info = client.info(command("CommandStatementQuery", field(1, sql)))
+        table = client.fetch(info)
+        assert schema == info.schema and schema == table.schema, (sql, schema, table.schema)
+        handle, dataset, _ = client.prepare(sql)
+        prepared = flight.FlightDescriptor.for_command(command("CommandPreparedStatementQuery", field(1, handle)))
+        assert client.client.get_schema(prepared, client.options).schema == schema == dataset
+        client.close_prepared(handle)
+    hidden = flight.FlightDescriptor.for_command(
+        command("CommandStatementQuery", field(1, "SELECT * FROM housing_raw_zone.tenancies")))
+    with pytest.raises(Exception) as refused:
+        client.client.get_schema(hidden, client.options)
+    assert code(refused.value) == "NOT_FOUND"
+
+
+def test_question_mark_parameters_in_statements_and_prepared_statements(lakegate):
+    """ADBC's paramstyle is qmark (so is JDBC's): `?` markers are numbered `$1`, `$2`, …,
+    and a prepared statement is re-bound and re-run."""
+    client = FlightSql(lakegate.flight(), token(lakegate, "engineer"))
+    sql = ("SELECT count(*) AS n FROM parking_raw_zone.liberator_pcn_tickets "
+           "WHERE ward_code = ? AND amount >= ?")
+    handle, _, parameters = client.prepare(sql)
+    assert parameters.names == ["$1", "$2"]
+    counts = []
+    for ward in ["E05009372", "E05009367"]:
+        batch = pa.record_batch([pa.array([ward]), pa.array([0])], names=["$1", "$2"])
+        handle = client.bind(handle, batch)
+        counts.append(client.execute_prepared(handle).column(0).to_pylist()[0])
+    client.close_prepared(handle)
+    with psycopg.connect(**lakegate.dsn(token(lakegate, "engineer")), autocommit=True) as conn:
+        expected = [conn.execute("SELECT count(*) FROM parking_raw_zone.liberator_pcn_tickets "
+                                 "WHERE ward_code = %s AND amount >= 0", (w,)).fetchone()[0]
+                    for w in ["E05009372", "E05009367"]]
+    assert counts == expected and all(counts)
+    # Through ADBC's DB-API, as a notebook binds them.
+    with lakegate.adbc(token(lakegate, "engineer")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT ? + 1 AS answer, ? AS word, '?' AS mark", (41, "qmark"))
+        assert cur.fetchall() == [(42, "qmark", "?")]

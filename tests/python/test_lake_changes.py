@@ -8,6 +8,7 @@ unreadable after that is XX001 naming the table. On the local file system and on
 
 import io
 import os
+import urllib.request
 import uuid
 
 import psycopg
@@ -16,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import Lakegate
-from test_s3 import s3, s3_zones, upload  # noqa: F401  (the S3 server fixture)
+from test_s3 import s3_zones
 
 TABLE = "parking_raw_zone.lake_changes"
 FOLDER = "parking/lake_changes/import_year=2024/import_month=06/import_day=05/import_date=20240605"
@@ -84,7 +85,7 @@ def local(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def on_s3(s3, tmp_path_factory):  # noqa: F811
+def on_s3(s3, tmp_path_factory):
     root = tmp_path_factory.mktemp("changes_s3")
     buckets = {"raw": f"changes-raw-{uuid.uuid4().hex[:8]}"}
     s3["client"].create_bucket(Bucket=buckets["raw"],
@@ -200,3 +201,46 @@ def test_a_count_before_any_data_read_is_the_old_or_the_new(lake):
     assert count(server) in (15, 30)
     assert ids(server) == list(range(0, 10)) + list(range(100, 120))
     assert count(server) == 30
+
+
+def test_a_prepared_statement_whose_columns_changed_is_reprepared_by_pgjdbc(local, tmp_path):
+    """PostgreSQL answers a prepared statement whose result columns changed with `0A000
+    cached plan must not change result type` (routine RevalidateCachedQuery), after which
+    pgjdbc prepares it again; rows of another shape must never be sent."""
+    import shutil
+    import subprocess
+
+    server, files = local
+    jar = "/usr/share/java/postgresql.jar"
+    assert shutil.which("javac"), "scripts/setup installs a JDK and pgjdbc"
+    source = os.path.join(os.path.dirname(__file__), "..", "jdbc", "ReprepareProbe.java")
+    subprocess.run(["javac", "-cp", jar, "-d", str(tmp_path), source], check=True)
+    reset(server, files)
+    probe = subprocess.Popen(["java", "-cp", f"{jar}:{tmp_path}", "ReprepareProbe", str(server.port),
+                              server.engineer(), f"SELECT * FROM {TABLE} ORDER BY id"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [probe.stdout.readline().strip() for _ in range(2)]
+        assert probe.stdout.readline().strip() == "ready", lines
+        # A new file with one more column: the table's merged schema gains `extra`.
+        table = pa.table({"id": pa.array([7000], pa.int64()), "note": ["wide"], "extra": ["x"]})
+        out = io.BytesIO()
+        pq.write_table(table, out)
+        files.write("part-9.parquet", out.getvalue())
+        with urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{server.http_port}/reload", method="POST",
+                headers={"Authorization": "Bearer " + server.token("ada.admin", groups=["lakegate-admin"])}), timeout=30) as r:
+            assert r.status == 200
+        out, _ = probe.communicate("go\n", timeout=120)
+    finally:
+        probe.kill()
+        files.delete("part-9.parquet")
+        server.reload()
+    # Before: id, note and the four partition columns; after: one more, with the new row.
+    assert lines == ["columns\t6\t15"] * 2
+    # pgjdbc heals an autocommit statement at once: on 0A000 with PostgreSQL's routine it
+    # prepares the statement again and runs it, so the application sees the new columns.
+    assert out.splitlines() == ["columns\t7\t16"] * 3 + ["after\t1"]
+    refused = [line for line in server.audit_lines()
+               if line.get("error") == "cached plan must not change result type"]
+    assert len(refused) == 1 and refused[0]["protocol"] == "pg", refused

@@ -6,44 +6,11 @@ import os
 import subprocess
 import uuid
 
+import psycopg
 import pytest
 
-# Credentials are enforced once the setup below has made its unauthenticated calls; moto
-# reads this when it is imported.
-os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "4"
-
-import boto3  # noqa: E402
-import psycopg  # noqa: E402
-from moto.server import ThreadedMotoServer  # noqa: E402
-
-from conftest import BIN, Lakegate  # noqa: E402
-from personas import token  # noqa: E402
-
-REGION = "eu-west-2"
-BUCKETS = {"raw": "council-raw-zone", "refined": "council-refined-zone", "trusted": "council-trusted-zone"}
-ALLOW_ALL = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
-
-
-@pytest.fixture(scope="module")
-def s3():
-    """The S3 server, an IAM user's keys, and the buckets those keys created."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    # The only unauthenticated calls: a user, its policy and its keys.
-    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
-                       aws_access_key_id="setup", aws_secret_access_key="setup")
-    iam.create_user(UserName="lakegate")
-    iam.put_user_policy(UserName="lakegate", PolicyName="all", PolicyDocument=ALLOW_ALL)
-    key = iam.create_access_key(UserName="lakegate")["AccessKey"]
-    keys = {"id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
-    client = boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
-                          aws_access_key_id=keys["id"], aws_secret_access_key=keys["secret"])
-    for bucket in BUCKETS.values():
-        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    yield {"endpoint": endpoint, "keys": keys, "client": client}
-    server.stop()
+from conftest import BIN, BUCKETS, REGION, Lakegate
+from personas import token
 
 
 def upload(client, demo_dir):

@@ -19,6 +19,8 @@ use tokio::runtime::{Handle, Runtime};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::cooperative::QueryStop;
+
 /// Batches a query may have ready ahead of its client; more would only buffer.
 const AHEAD: usize = 2;
 
@@ -62,6 +64,8 @@ impl Executor {
         context: Arc<TaskContext>,
     ) -> SendableRecordBatchStream {
         let schema = plan.schema();
+        let stop = Arc::new(QueryStop::default());
+        let context = with_stop(context, &stop);
         let (sender, receiver) = mpsc::channel(AHEAD);
         let task = self.handle.spawn(async move {
             let mut batches = match execute_stream(plan, context) {
@@ -82,6 +86,7 @@ impl Executor {
             Remote {
                 receiver,
                 task: Some(task),
+                stop,
             },
         ))
     }
@@ -92,6 +97,33 @@ struct Remote {
     receiver: mpsc::Receiver<Result<RecordBatch, DataFusionError>>,
     /// `None` once it has ended and been checked.
     task: Option<JoinHandle<()>>,
+    /// Stops the plan's operators when the results are no longer wanted: aborting the task
+    /// takes effect only when it yields.
+    stop: Arc<QueryStop>,
+}
+
+/// `context` with `stop` in its configuration, where every [`Interruptible`] operator of
+/// the plan finds it.
+///
+/// [`Interruptible`]: crate::cooperative::Interruptible
+fn with_stop(context: Arc<TaskContext>, stop: &Arc<QueryStop>) -> Arc<TaskContext> {
+    let config = context
+        .session_config()
+        .clone()
+        .with_extension(Arc::clone(stop));
+    let context = Arc::try_unwrap(context).unwrap_or_else(|shared| {
+        TaskContext::new(
+            shared.task_id(),
+            shared.session_id(),
+            shared.session_config().clone(),
+            shared.scalar_functions().clone(),
+            shared.higher_order_functions().clone(),
+            shared.aggregate_functions().clone(),
+            shared.window_functions().clone(),
+            shared.runtime_env(),
+        )
+    });
+    Arc::new(context.with_session_config(config))
 }
 
 impl Stream for Remote {
@@ -118,6 +150,7 @@ impl Stream for Remote {
 impl Drop for Remote {
     fn drop(&mut self) {
         if let Some(task) = &self.task {
+            self.stop.stop();
             task.abort();
         }
     }

@@ -20,6 +20,7 @@ pub fn code(error: &QueryError) -> Code {
         | QueryError::TooComplex(_) => Code::InvalidArgument,
         QueryError::Unsupported(_) => Code::Unimplemented,
         QueryError::DataFile { .. } => Code::DataLoss,
+        QueryError::ResultTypeChanged => Code::FailedPrecondition,
         // gRPC's code for a concurrency conflict the client may retry.
         QueryError::Changed { .. } => Code::Aborted,
         QueryError::Unavailable { .. } => Code::FailedPrecondition,

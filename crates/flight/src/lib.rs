@@ -10,6 +10,7 @@ mod error;
 mod keys;
 mod metadata;
 mod params;
+mod schema;
 mod server;
 mod service;
 mod ticket;

@@ -10,6 +10,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use arrow_flight::flight_service_server::FlightServiceServer;
+
+use crate::schema::WithGetSchema;
 use futures::stream;
 use lakegate_gateway::Gateway;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -82,10 +84,10 @@ impl FlightServer {
             sender,
         ));
         let incoming = stream::poll_fn(move |cx| receiver.poll_recv(cx));
-        let service = FlightServiceServer::new(LakegateFlightSql::new(
+        let service = FlightServiceServer::new(WithGetSchema(LakegateFlightSql::new(
             Arc::clone(&self.gateway),
             self.config.options,
-        ))
+        )))
         .max_decoding_message_size(MAX_DECODING)
         .max_encoding_message_size(usize::MAX);
         let served = Server::builder()

@@ -34,6 +34,7 @@ use lakegate_gateway::arrow::ipc::writer::IpcWriteOptions;
 use lakegate_gateway::setting::{KNOWN, known};
 use lakegate_gateway::{
     Action, AuditEntry, Caller, Gateway, Outcome, QueryError, Session, SessionZone,
+    number_question_marks,
 };
 use prost::Message;
 use tonic::metadata::MetadataValue;
@@ -123,23 +124,30 @@ impl LakegateFlightSql {
         Ok((statement, action))
     }
 
-    /// The result schema and parameter types of `sql`, planned but not run. A statement
-    /// that fails here is audited here; one that plans is audited when it runs.
+    /// The result schema and parameter types of `sql`, planned but not run; with `params`
+    /// (a prepared statement's bound values), the schema its rows will have with them. A
+    /// statement that fails here is audited here; one that plans is audited when it runs.
     async fn describe(
         &self,
         caller: &Authenticated,
         sql: &str,
+        params: Option<&[u8]>,
     ) -> Result<(SchemaRef, Vec<Option<DataType>>), Status> {
         let described = async {
             let (statement, action) = self.statement(sql)?;
             match action {
                 Action::Query => {
                     let session = self.session(caller).await?;
-                    let plan = session.plan(&statement, &SessionZone::default()).await?;
-                    Ok((
-                        Session::result_schema(&plan),
-                        Session::parameter_types(&plan)?,
-                    ))
+                    let zone = SessionZone::default();
+                    let plan = session.plan(&statement, &zone).await?;
+                    let types = Session::parameter_types(&plan)?;
+                    let schema = match params {
+                        Some(bytes) => {
+                            session.bound_schema(&plan, &params::decode(bytes, &types)?, &zone)?
+                        }
+                        None => Session::result_schema(&plan),
+                    };
+                    Ok((schema, types))
                 }
                 other => Ok((answer(other)?.schema(), Vec::new())),
             }
@@ -441,11 +449,9 @@ impl FlightSqlService for LakegateFlightSql {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let caller = caller(&request)?;
-        let (schema, _) = self.describe(&caller, &query.query).await?;
-        let statement = Statement {
-            sql: query.query,
-            params: None,
-        };
+        let sql = number_question_marks(&query.query).into_owned();
+        let (schema, _) = self.describe(&caller, &sql, None).await?;
+        let statement = Statement { sql, params: None };
         self.flight_info(&caller, &statement, &schema, request.into_inner())
     }
 
@@ -456,7 +462,9 @@ impl FlightSqlService for LakegateFlightSql {
     ) -> Result<Response<FlightInfo>, Status> {
         let caller = caller(&request)?;
         let statement = self.open(Kind::Prepared, &query.prepared_statement_handle, &caller)?;
-        let (schema, _) = self.describe(&caller, &statement.sql).await?;
+        let (schema, _) = self
+            .describe(&caller, &statement.sql, statement.params.as_deref())
+            .await?;
         self.flight_info(&caller, &statement, &schema, request.into_inner())
     }
 
@@ -486,7 +494,8 @@ impl FlightSqlService for LakegateFlightSql {
         request: Request<arrow_flight::Action>,
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
         let caller = caller(&request)?;
-        let (schema, types) = self.describe(&caller, &query.query).await?;
+        let sql = number_question_marks(&query.query).into_owned();
+        let (schema, types) = self.describe(&caller, &sql, None).await?;
         let parameters = Schema::new(
             types
                 .iter()
@@ -500,10 +509,7 @@ impl FlightSqlService for LakegateFlightSql {
                 })
                 .collect::<Vec<_>>(),
         );
-        let statement = Statement {
-            sql: query.query,
-            params: None,
-        };
+        let statement = Statement { sql, params: None };
         Ok(ActionCreatePreparedStatementResult {
             prepared_statement_handle: self.seal(Kind::Prepared, &statement, &caller).into(),
             dataset_schema: schema_bytes(&schema)?,

@@ -85,6 +85,10 @@ pub enum QueryError {
         "could not read table {tables}: a data file changed while it was read; run the statement again"
     )]
     Changed { tables: String },
+    /// A prepared statement's result columns changed since it was described (the lake or
+    /// the policy changed): PostgreSQL's error, after which drivers prepare it again.
+    #[error("cached plan must not change result type")]
+    ResultTypeChanged,
     /// The table's policy no longer matches its data, so it is closed to this principal.
     #[error("table {tables} is unavailable: its access policy does not match its current data")]
     Unavailable { tables: String },

@@ -210,6 +210,27 @@ impl Session {
         tables
     }
 
+    /// The schema a plan's results reach clients with once `params` are bound: a plan with
+    /// parameters leaves their types (and so its result's) open until they are.
+    pub fn bound_schema(
+        &self,
+        plan: &LogicalPlan,
+        params: &ParamValues,
+        zone: &SessionZone,
+    ) -> Result<SchemaRef, QueryError> {
+        let state = self.state(zone);
+        let bound = plan
+            .clone()
+            .replace_params_with_values(params)
+            .and_then(|plan| {
+                state
+                    .analyzer()
+                    .execute_and_check(plan, state.config_options(), |_, _| {})
+            })
+            .map_err(|e| QueryError::from_datafusion(e, &[]))?;
+        Ok(Session::result_schema(&bound))
+    }
+
     /// The schema a plan's results reach clients with (view types cast to plain ones).
     pub fn result_schema(plan: &LogicalPlan) -> SchemaRef {
         plain_schema(plan.schema().as_arrow())

@@ -141,15 +141,21 @@ impl Stream for QueryStream {
     }
 }
 
-/// `schema` with view types replaced by their plain forms, and columns named as the
-/// client wrote them (the engine's names are unique; PostgreSQL's need not be).
+/// `schema` with view types replaced by their plain forms, columns named as the client
+/// wrote them (the engine's names are unique; PostgreSQL's need not be), and every column
+/// nullable: what a statement is described with (before it runs) and the schema its batches
+/// have must be equal, and the two disagree on nullability — constant folding proves
+/// `current_date` non-null only in the physical plan — which Flight SQL clients refuse
+/// (ADBC: "inconsistent schema"). PostgreSQL's wire has no nullability to lose.
 pub(crate) fn plain_schema(schema: &Schema) -> SchemaRef {
     let fields: Vec<Field> = schema
         .fields()
         .iter()
         .map(|f| {
             let field = f.as_ref().clone().with_name(wire_name(f.name()));
-            field.with_data_type(plain_type(f.data_type()))
+            field
+                .with_data_type(plain_type(f.data_type()))
+                .with_nullable(true)
         })
         .collect();
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))

@@ -21,6 +21,7 @@ pub fn sqlstate(error: &QueryError) -> &'static str {
         QueryError::DivisionByZero => "22012",
         QueryError::Data(_) => "22000",
         QueryError::DataFile { .. } => "XX001",
+        QueryError::ResultTypeChanged => "0A000",
         // serialization_failure: PostgreSQL's code for "concurrent change, try again".
         QueryError::Changed { .. } => "40001",
         QueryError::Unavailable { .. } => "55000",
@@ -34,21 +35,27 @@ pub fn sqlstate(error: &QueryError) -> &'static str {
 
 /// A query error as the client sees it.
 pub fn query_error(error: &QueryError) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "ERROR".to_string(),
-        sqlstate(error).to_string(),
-        error.to_string(),
-    )))
+    PgWireError::UserError(Box::new(error_info(error)))
 }
 
-/// A query error carrying the audit log's query id, which ties what the user sees to the
-/// detail the audit line holds.
-pub fn query_error_with_id(error: &QueryError, query_id: &str) -> PgWireError {
+fn error_info(error: &QueryError) -> ErrorInfo {
     let mut info = ErrorInfo::new(
         "ERROR".to_string(),
         sqlstate(error).to_string(),
         error.to_string(),
     );
+    if let QueryError::ResultTypeChanged = error {
+        // pgjdbc prepares a statement again only when the error names PostgreSQL's routine
+        // (QueryExecutorBase.willHealViaReparse).
+        info.routine = Some("RevalidateCachedQuery".to_string());
+    }
+    info
+}
+
+/// A query error carrying the audit log's query id, which ties what the user sees to the
+/// detail the audit line holds.
+pub fn query_error_with_id(error: &QueryError, query_id: &str) -> PgWireError {
+    let mut info = error_info(error);
     info.detail = Some(format!("query id {query_id}"));
     PgWireError::UserError(Box::new(info))
 }

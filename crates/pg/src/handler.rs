@@ -6,9 +6,10 @@ use std::sync::Arc;
 use arrow_pg::datatypes::df::deserialize_parameters;
 use async_trait::async_trait;
 use futures::Sink;
+use lakegate_gateway::arrow::datatypes::SchemaRef;
 use lakegate_gateway::{
     Action, AuditEntry, CopyOut, Gateway, Outcome, ParamValues, QueryError, QueryStream, Running,
-    Statement, Transaction,
+    Session, Statement, Transaction,
 };
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -58,6 +59,7 @@ impl SimpleQueryHandler for QueryHandler {
                 format: &Format::UnifiedText,
                 cancel: cancel.clone(),
                 running: None,
+                described: None,
             };
             match self
                 .respond(client, self.gateway.classify(statement), request)
@@ -124,6 +126,7 @@ impl ExtendedQueryHandler for QueryHandler {
             format: &portal.result_column_format,
             cancel: connection.start_request().await,
             running: None,
+            described: prepared.plan.as_ref().map(Session::result_schema),
         };
         self.respond(client, Ok(prepared.action.clone()), request)
             .await
@@ -141,6 +144,10 @@ struct Request<'a> {
     cancel: CancelSignal,
     /// Shows the connection active in `pg_stat_activity` while held.
     running: Option<Running>,
+    /// The result columns a prepared statement was described with, which its rows must
+    /// have: the statement is planned again when it runs, and the lake or the policy may
+    /// have changed them since.
+    described: Option<SchemaRef>,
 }
 
 impl QueryHandler {
@@ -338,11 +345,26 @@ impl QueryHandler {
             Ok(planned) => planned,
             Err(e) => return Err(failed(audit, &e)),
         };
+        if let Some(described) = &request.described
+            && !same_columns(described, &Session::result_schema(&plan))
+        {
+            return Err(failed(audit, &QueryError::ResultTypeChanged));
+        }
         session
             .execute(plan, request.params.clone(), &request.text.zone, audit)
             .await
             .map_err(|e| query_error_with_id(&e, &id))
     }
+}
+
+/// Whether rows of `now` can be sent as `described`: the same names and types, in order.
+fn same_columns(described: &SchemaRef, now: &SchemaRef) -> bool {
+    described.fields().len() == now.fields().len()
+        && described
+            .fields()
+            .iter()
+            .zip(now.fields())
+            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type())
 }
 
 /// Transaction control on a read-only server: acknowledged, so drivers keep their state.
