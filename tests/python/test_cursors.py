@@ -69,3 +69,49 @@ def test_move_skips_rows(analyst):
     assert analyst.execute("FETCH 1 FROM m").fetchall() == []
     with pytest.raises(errors.InvalidCursorName):
         analyst.execute("MOVE 1 IN nope")
+
+
+def test_psycopg3_server_side_cursors_sqlalchemy_stream_results_and_pandas_chunks(lakegate):
+    """psycopg 3's named cursors bind parameters to `DECLARE` and describe the cursor as a
+    portal by name; SQLAlchemy 2's `stream_results` and pandas' `read_sql(chunksize=…)`
+    over psycopg 3 are built on them."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    sql = f"SELECT pcn, amount FROM {T} WHERE amount > %s ORDER BY pcn"
+    with psycopg.connect(**lakegate.dsn(token(lakegate, "analyst"))) as conn:
+        expected = conn.execute(sql, (20,)).fetchall()
+        with conn.cursor(name="pages") as cur:
+            cur.itersize = 100
+            cur.execute(sql, (20,))
+            assert [d.name for d in cur.description] == ["pcn", "amount"]
+            assert cur.description[1].type_code == 1700
+            first = cur.fetchmany(7)
+            assert first == expected[:7]
+            assert first + list(cur) == expected and len(expected) > 100
+        with conn.cursor(name="hidden") as cur, pytest.raises(errors.UndefinedTable):
+            cur.execute("SELECT * FROM housing_raw_zone.tenancies")
+    dsn = lakegate.dsn(token(lakegate, "analyst"))
+    engine = sa.create_engine(f"postgresql+psycopg://token:{dsn['password']}@127.0.0.1:{dsn['port']}/lake?sslmode=require")
+    try:
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, max_row_buffer=50).execute(
+                sa.text(f"SELECT pcn, amount FROM {T} WHERE amount > :a ORDER BY pcn"), {"a": 20})
+            assert [tuple(r) for r in result] == expected
+            chunks = list(pd.read_sql(sa.text(f"SELECT pcn FROM {T} ORDER BY pcn"), conn, chunksize=500))
+            assert len(chunks) > 1 and sum(len(c) for c in chunks) == conn.execute(
+                sa.text(f"SELECT count(*) FROM {T}")).scalar()
+    finally:
+        engine.dispose()
+
+
+def test_pg_cursors_lists_open_cursors(analyst):
+    columns = [d.name for d in analyst.execute("SELECT * FROM pg_cursors").description]
+    assert columns == ["name", "statement", "is_holdable", "is_binary", "is_scrollable", "creation_time"]
+    analyst.execute(f"DECLARE listed CURSOR WITH HOLD FOR SELECT pcn FROM {T}")
+    rows = analyst.execute("SELECT name, statement, is_holdable, is_binary, is_scrollable, "
+                           "creation_time <= now() FROM pg_catalog.pg_cursors").fetchall()
+    assert [(r[0], r[2], r[3], r[4], r[5]) for r in rows] == [("listed", True, False, False, True)]
+    assert rows[0][1].startswith("DECLARE listed")
+    analyst.execute("CLOSE listed")
+    assert analyst.execute("SELECT count(*) FROM pg_cursors").fetchone() == (0,)

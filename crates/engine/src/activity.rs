@@ -1,4 +1,4 @@
-//! `pg_stat_activity`: the principal's own connections, live. The front end keeps the
+//! `pg_stat_activity` and `pg_cursors`: the principal's own connections and their cursors, live. The front end keeps the
 //! list ([`Activity`]); each scan reads it, so the table is as current as the last
 //! statement.
 
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::{
-    ArrayRef, Int32Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    ArrayRef, BooleanArray, Int32Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::Session;
@@ -32,6 +32,18 @@ pub struct Backend {
     pub query: String,
     pub query_start: Option<DateTime<Utc>>,
     pub state_change: DateTime<Utc>,
+    /// The SQL cursors open on the connection, by when they were declared.
+    pub cursors: Vec<OpenCursor>,
+}
+
+/// A cursor opened by `DECLARE`, as `pg_cursors` shows it.
+#[derive(Debug, Clone)]
+pub struct OpenCursor {
+    pub name: String,
+    /// The `DECLARE` statement.
+    pub statement: String,
+    pub holdable: bool,
+    pub created: DateTime<Utc>,
 }
 
 /// The connections the server holds.
@@ -139,5 +151,60 @@ impl Rows for StatActivity {
 
     async fn rows(&self, _: &dyn Session) -> Result<Vec<RecordBatch>> {
         Ok(vec![self.batch()?])
+    }
+}
+
+/// `pg_cursors`: the cursors open on the principal's connections (PostgreSQL shows the
+/// current session's; the SQL session here is the principal's, as for
+/// `pg_stat_activity`). Cursors are not binary and scroll forward only.
+#[derive(Debug)]
+pub struct PgCursors {
+    pub activity: Arc<dyn Activity>,
+    pub subject: String,
+}
+
+#[async_trait]
+impl Rows for PgCursors {
+    fn schema(&self) -> SchemaRef {
+        let flag = |n: &str| Field::new(n, DataType::Boolean, true);
+        Arc::new(Schema::new(vec![
+            Field::new("name", DataType::Utf8, true),
+            Field::new("statement", DataType::Utf8, true),
+            flag("is_holdable"),
+            flag("is_binary"),
+            flag("is_scrollable"),
+            Field::new(
+                "creation_time",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
+        ]))
+    }
+
+    async fn rows(&self, _: &dyn Session) -> Result<Vec<RecordBatch>> {
+        let cursors: Vec<OpenCursor> = (self.activity.backends(&self.subject).into_iter())
+            .flat_map(|b| b.cursors)
+            .collect();
+        let flags = |f: &dyn Fn(&OpenCursor) -> bool| -> ArrayRef {
+            Arc::new(cursors.iter().map(|c| Some(f(c))).collect::<BooleanArray>())
+        };
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(
+                cursors
+                    .iter()
+                    .map(|c| Some(c.name.as_str()))
+                    .collect::<StringArray>(),
+            ),
+            Arc::new((cursors.iter().map(|c| Some(c.statement.as_str()))).collect::<StringArray>()),
+            flags(&|c| c.holdable),
+            flags(&|_| false),
+            flags(&|_| false),
+            Arc::new(
+                (cursors.iter().map(|c| Some(c.created.timestamp_micros())))
+                    .collect::<TimestampMicrosecondArray>()
+                    .with_timezone("UTC"),
+            ),
+        ];
+        Ok(vec![RecordBatch::try_new(self.schema(), columns)?])
     }
 }

@@ -1,5 +1,5 @@
 //! `pg_catalog` as datafusion-pg-catalog builds it from the principal's tables, with the
-//! principal's own connections (`pg_stat_activity`) and what the lake adds: its comments
+//! principal's own connections (`pg_stat_activity`) and cursors (`pg_cursors`) and what the lake adds: its comments
 //! (`pg_description`), its keys (`pg_constraint`, `pg_index`, and the keys' indexes in
 //! `pg_class` and `pg_attribute`), `pg_type`'s function columns as OIDs, and the settings
 //! lakegate answers (`pg_settings`).
@@ -15,7 +15,7 @@ use datafusion::catalog::{SchemaProvider, Session, TableProvider};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::physical_plan::collect;
 
-use crate::activity::StatActivity;
+use crate::activity::{PgCursors, StatActivity};
 use crate::comments::{Comments, description_rows};
 use crate::computed::{Computed, Rows};
 use crate::constraints::{attribute_rows, class_rows, constraint_rows, index_rows, keyed_tables};
@@ -64,6 +64,7 @@ pub struct Sources {
 pub struct LakeCatalog {
     sources: Arc<Sources>,
     activity: Arc<Computed<StatActivity>>,
+    cursors: Arc<Computed<PgCursors>>,
 }
 
 impl LakeCatalog {
@@ -73,6 +74,10 @@ impl LakeCatalog {
         keys: Arc<Keys>,
         activity: StatActivity,
     ) -> Self {
+        let cursors = PgCursors {
+            activity: Arc::clone(&activity.activity),
+            subject: activity.subject.clone(),
+        };
         LakeCatalog {
             sources: Arc::new(Sources {
                 inner,
@@ -81,12 +86,14 @@ impl LakeCatalog {
                 relations: OnceLock::new(),
             }),
             activity: Arc::new(Computed(activity)),
+            cursors: Arc::new(Computed(cursors)),
         }
     }
 }
 
-/// A table datafusion-pg-catalog lists and leaves to us.
+/// Tables datafusion-pg-catalog (as vendored) lists and leaves to us.
 const STAT_ACTIVITY: &str = "pg_stat_activity";
+const CURSORS: &str = "pg_cursors";
 
 #[async_trait]
 impl SchemaProvider for LakeCatalog {
@@ -97,6 +104,9 @@ impl SchemaProvider for LakeCatalog {
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         if name == STAT_ACTIVITY {
             return Ok(Some(Arc::clone(&self.activity) as Arc<dyn TableProvider>));
+        }
+        if name == CURSORS {
+            return Ok(Some(Arc::clone(&self.cursors) as Arc<dyn TableProvider>));
         }
         let Some(base) = self.sources.inner.table(name).await? else {
             return Ok(None);
@@ -121,7 +131,7 @@ impl SchemaProvider for LakeCatalog {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        name == STAT_ACTIVITY || self.sources.inner.table_exist(name)
+        self.sources.inner.table_exist(name)
     }
 }
 

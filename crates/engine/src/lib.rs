@@ -38,7 +38,7 @@ mod types;
 mod version;
 mod zone;
 
-pub use activity::{Activity, Backend};
+pub use activity::{Activity, Backend, OpenCursor};
 pub use caches::CacheLookups;
 pub use compile::{CompileError, Compiled, compile};
 pub use constraints::VECTOR;

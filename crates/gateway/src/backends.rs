@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
-use lakegate_engine::{Activity, Backend};
+use lakegate_engine::{Activity, Backend, OpenCursor};
 
 use crate::Identity;
 
@@ -56,6 +56,7 @@ impl Backends {
                 query: String::new(),
                 query_start: None,
                 state_change: now,
+                cursors: Vec::new(),
             },
         );
         BackendGuard {
@@ -86,6 +87,28 @@ impl BackendGuard {
         Running {
             backends: Arc::clone(&self.backends),
             pid: self.pid,
+        }
+    }
+}
+
+impl BackendGuard {
+    /// A cursor was declared on the connection (`pg_cursors`).
+    pub fn cursor_opened(&self, name: &str, statement: &str, holdable: bool) {
+        if let Some(b) = self.backends.lock().get_mut(&self.pid) {
+            b.cursors.push(OpenCursor {
+                name: name.to_string(),
+                statement: statement.to_string(),
+                holdable,
+                created: Utc::now(),
+            });
+        }
+    }
+
+    /// A cursor was closed; `None`: all of them.
+    pub fn cursor_closed(&self, name: Option<&str>) {
+        if let Some(b) = self.backends.lock().get_mut(&self.pid) {
+            b.cursors
+                .retain(|c| name.is_some_and(|name| c.name != name));
         }
     }
 }

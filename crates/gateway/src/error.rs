@@ -72,6 +72,9 @@ pub enum QueryError {
     Plan(String),
     #[error("division by zero")]
     DivisionByZero,
+    /// A value does not fit the type it must have (a bound parameter, say).
+    #[error("numeric value out of range: {0}")]
+    NumericOutOfRange(String),
     /// A value could not be converted or computed.
     #[error("{0}")]
     Data(String),

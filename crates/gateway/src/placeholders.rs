@@ -53,12 +53,45 @@ pub fn number_question_marks(sql: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Keywords after which a `?` is a value.
+const BEFORE_VALUES: &[Keyword] = &[
+    Keyword::SELECT,
+    Keyword::WHERE,
+    Keyword::AND,
+    Keyword::OR,
+    Keyword::NOT,
+    Keyword::ON,
+    Keyword::WHEN,
+    Keyword::THEN,
+    Keyword::ELSE,
+    Keyword::CASE,
+    Keyword::LIMIT,
+    Keyword::OFFSET,
+    Keyword::HAVING,
+    Keyword::BETWEEN,
+    Keyword::LIKE,
+    Keyword::ILIKE,
+    Keyword::ESCAPE,
+    Keyword::DISTINCT,
+    Keyword::ALL,
+    Keyword::ANY,
+    Keyword::SOME,
+    Keyword::BY,
+    Keyword::FROM,
+    Keyword::IS,
+    Keyword::AS,
+    Keyword::RETURN,
+];
+
 /// Whether a value may start after `previous`: at the start, after a keyword, an operator,
 /// `(`, `[` or `,` — not after a name, a literal or a closing bracket.
 fn starts_expression(previous: Option<&Token>) -> bool {
     match previous {
         None => true,
-        Some(Token::Word(word)) => word.keyword != Keyword::NoKeyword && word.quote_style.is_none(),
+        // Only keywords an expression follows: many others name columns too (`data`).
+        Some(Token::Word(word)) => {
+            word.quote_style.is_none() && BEFORE_VALUES.contains(&word.keyword)
+        }
         Some(
             Token::Number(..)
             | Token::SingleQuotedString(_)
@@ -107,6 +140,10 @@ mod tests {
             "SELECT 'é?', $1\n  , \"q?\" FROM t -- why?\n WHERE x = $2"
         );
         assert_eq!(number("SELECT ? + ?::int"), "SELECT $1 + $2::int");
+        assert_eq!(
+            number("SELECT CASE WHEN x BETWEEN ? AND ? THEN ? ELSE NOT ? END"),
+            "SELECT CASE WHEN x BETWEEN $1 AND $2 THEN $3 ELSE NOT $4 END"
+        );
     }
 
     #[test]
@@ -114,6 +151,7 @@ mod tests {
         for sql in [
             "SELECT 1",
             "SELECT data ? 'key' FROM t",
+            "SELECT t.value ? 'key', \"q\" ? 'k' FROM t",
             "SELECT $1, 'a?'",
             "SELECT 'unterminated ?",
         ] {

@@ -8,7 +8,7 @@
 use std::fmt::Debug;
 
 use futures::{Sink, SinkExt, StreamExt};
-use pgwire::api::portal::PortalExecutionState;
+use pgwire::api::portal::{Format, PortalExecutionState};
 use pgwire::api::query::{ExtendedQueryHandler, send_execution_response};
 use pgwire::api::results::{QueryResponse, Response, Tag};
 use pgwire::api::store::{Entry, PortalStore};
@@ -17,6 +17,12 @@ use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::extendedquery::{Execute, PortalSuspended};
 use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
+
+use crate::connection::Connection;
+use crate::cursor::CursorError;
+use crate::encode::rows_response;
+use crate::handler::cursor_error;
+use crate::settings;
 
 /// Runs (on first `Execute`) and continues a portal, up to the message's row limit.
 pub async fn execute<H, C>(handler: &H, client: &mut C, message: Execute) -> PgWireResult<()>
@@ -45,7 +51,7 @@ where
             client.set_state(PgWireConnectionState::ReadyForQuery);
             return Ok(());
         }
-        None => return Err(PgWireError::PortalNotFound(name.to_owned())),
+        None => return execute_cursor(client, name, max_rows).await,
     };
     let state = portal.state();
     let mut state = state.lock().await;
@@ -79,6 +85,29 @@ where
                 .await?;
         }
     }
+    finish(client, status);
+    Ok(())
+}
+
+/// `Execute` of a cursor opened by `DECLARE`, which is also a portal, as in PostgreSQL:
+/// its next `max_rows` rows (all that are left for `0`), in text.
+async fn execute_cursor<C>(client: &mut C, name: &str, max_rows: usize) -> PgWireResult<()>
+where
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let connection = Connection::of(client)?;
+    let status = client.transaction_status();
+    let wanted = (max_rows > 0).then_some(max_rows as u64);
+    let (schema, batches) = match connection.cursors.fetch(name, wanted).await {
+        Ok(fetched) => fetched,
+        Err(CursorError::Unknown(_)) => return Err(PgWireError::PortalNotFound(name.to_owned())),
+        Err(e) => return Err(cursor_error(&e)),
+    };
+    let options = settings::format_options(client.metadata());
+    let mut rows = rows_response(&schema, batches, &Format::UnifiedText, options)?;
+    send_rows(client, &mut rows, max_rows).await?;
     finish(client, status);
     Ok(())
 }

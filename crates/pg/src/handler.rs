@@ -3,7 +3,6 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use arrow_pg::datatypes::df::deserialize_parameters;
 use async_trait::async_trait;
 use futures::Sink;
 use lakegate_gateway::arrow::datatypes::SchemaRef;
@@ -12,13 +11,14 @@ use lakegate_gateway::{
     Session, Statement, Transaction,
 };
 use pgwire::api::portal::{Format, Portal};
-use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler, send_describe_response};
+use pgwire::api::results::DescribePortalResponse;
 use pgwire::api::results::{Response, Tag};
 use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ClientPortalStore};
+use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::extendedquery::{Describe, Execute, TARGET_TYPE_BYTE_PORTAL};
 
 use crate::columnar::TextOptions;
 use crate::connection::{CancelSignal, Connection};
@@ -87,6 +87,28 @@ impl ExtendedQueryHandler for QueryHandler {
         Arc::clone(&self.parser)
     }
 
+    /// A cursor opened by `DECLARE` is also a portal, as in PostgreSQL: Describe names it
+    /// (psycopg 3's server-side cursors describe theirs so).
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        if message.target_type == TARGET_TYPE_BYTE_PORTAL
+            && client.portal_store().get_portal(name).is_none()
+        {
+            let connection = Connection::of(client)?;
+            if let Some(schema) = connection.cursors.schema(name).await {
+                let fields = crate::wire::fields(&schema, &[], &Format::UnifiedText, None)?;
+                return send_describe_response(client, &DescribePortalResponse::new(fields)).await;
+            }
+        }
+        self._on_describe(client, message).await
+    }
+
     async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -112,9 +134,7 @@ impl ExtendedQueryHandler for QueryHandler {
         let connection = Connection::of(client)?;
         let prepared = &portal.statement.statement;
         let params = if prepared.plan.is_some() {
-            let types = prepared.parameter_types()?;
-            let refs: Vec<_> = types.iter().map(Option::as_ref).collect();
-            Some(deserialize_parameters(portal, &refs)?)
+            Some(crate::params::decode(portal, &prepared.parameter_types()?)?)
         } else {
             None
         };
@@ -126,7 +146,10 @@ impl ExtendedQueryHandler for QueryHandler {
             format: &portal.result_column_format,
             cancel: connection.start_request().await,
             running: None,
-            described: prepared.plan.as_ref().map(Session::result_schema),
+            described: match (&prepared.action, &prepared.plan) {
+                (Action::Query, Some(plan)) => Some(Session::result_schema(plan)),
+                _ => None,
+            },
         };
         self.respond(client, Ok(prepared.action.clone()), request)
             .await
@@ -205,13 +228,15 @@ impl QueryHandler {
                     Response::Execution(Tag::new("MOVE").with_rows(moved))
                 })
                 .map_err(|e| cursor_error(&e)),
-            Ok(Action::CloseCursor(name)) => request
-                .connection
-                .cursors
-                .close(name.as_deref())
-                .await
-                .map(|()| Response::Execution(Tag::new("CLOSE CURSOR")))
-                .map_err(|e| cursor_error(&e)),
+            Ok(Action::CloseCursor(name)) => {
+                let closed = request.connection.cursors.close(name.as_deref()).await;
+                if closed.is_ok() {
+                    request.connection.backend.cursor_closed(name.as_deref());
+                }
+                closed
+                    .map(|()| Response::Execution(Tag::new("CLOSE CURSOR")))
+                    .map_err(|e| cursor_error(&e))
+            }
             Err(e) => return Err(failed(audit, &e)),
             Ok(Action::Set { name, value }) => settings::set(client, &name, value).await,
             Ok(Action::Reset(name)) => settings::reset(client, name.as_deref()).await,
@@ -286,6 +311,9 @@ impl QueryHandler {
             .declare(name, results)
             .await
             .map_err(|e| cursor_error(&e))?;
+        let holdable = matches!(request.statement, Statement::Declare { stmts }
+            if stmts.iter().any(|d| d.hold == Some(true)));
+        (request.connection.backend).cursor_opened(name, &request.statement.to_string(), holdable);
         Ok(Response::Execution(Tag::new("DECLARE CURSOR")))
     }
 
@@ -379,7 +407,7 @@ fn transaction(t: Transaction) -> Response {
     }
 }
 
-fn cursor_error(e: &CursorError) -> PgWireError {
+pub(crate) fn cursor_error(e: &CursorError) -> PgWireError {
     match e {
         CursorError::Unknown(name) => error("34000", format!("cursor \"{name}\" does not exist")),
         CursorError::Duplicate(name) => error("42P03", format!("cursor \"{name}\" already exists")),

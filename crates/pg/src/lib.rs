@@ -12,6 +12,7 @@ mod encode;
 mod error;
 mod execute;
 mod handler;
+mod params;
 mod server;
 mod settings;
 mod startup;

@@ -18,8 +18,9 @@ use crate::connection::Connection;
 use crate::error::{query_error, query_error_with_id};
 use crate::settings::show_fields;
 
-/// A parsed statement and what the guard decided about it. Queries keep the plan made at
-/// Parse for Describe; Execute plans again, so a policy or lake change since Parse applies.
+/// A parsed statement and what the guard decided about it. Queries (and a `DECLARE`'s query)
+/// keep the plan made at Parse for Describe and their parameters' types; Execute plans
+/// again, so a policy or lake change since Parse applies.
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub statement: Statement,
@@ -84,24 +85,31 @@ impl QueryParser for StatementParser {
             Action::Fetch { name, .. } => connection.cursors.schema(name).await,
             _ => None,
         };
-        let (plan, origins) = match action {
-            Action::Query => {
+        // A query, or the query a `DECLARE` opens a cursor over (psycopg 3 binds its
+        // parameters to the `DECLARE`): planned now for its parameters' types.
+        let query = match &action {
+            Action::Query => Some(statement.clone()),
+            Action::Declare { query, .. } => {
+                let mut inner = self.gateway.parse(query).map_err(|e| query_error(&e))?;
+                (inner.len() == 1).then(|| inner.remove(0))
+            }
+            _ => None,
+        };
+        let (plan, origins) = match query {
+            Some(query) => {
                 let session = self
                     .gateway
                     .session(&connection.identity.principal)
                     .await
                     .map_err(|e| query_error(&e))?;
                 let plan = session
-                    .plan(
-                        &statement,
-                        &crate::settings::session_zone(client.metadata()),
-                    )
+                    .plan(&query, &crate::settings::session_zone(client.metadata()))
                     .await
                     .map_err(|e| query_error(&e))?;
                 let origins = session.column_origins(&plan).await;
                 (Some(plan), origins)
             }
-            _ => (None, Vec::new()),
+            None => (None, Vec::new()),
         };
         Ok(Some(Prepared {
             statement,
@@ -129,6 +137,8 @@ impl QueryParser for StatementParser {
         format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
         match (&prepared.plan, &prepared.action) {
+            // `DECLARE` itself returns no rows; its cursor is described by name.
+            (_, Action::Declare { .. }) => Ok(Vec::new()),
             (Some(plan), _) => {
                 let schema = Session::result_schema(plan);
                 let format = format.unwrap_or(&Format::UnifiedText);

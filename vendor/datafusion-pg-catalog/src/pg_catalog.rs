@@ -123,6 +123,7 @@ const PG_CATALOG_VIEW_PG_REPLICATION_SLOTS: &str = "pg_replication_slots";
 pub const PG_CATALOG_TABLES: &[&str] = &[
     // lakegate: served by the embedding server, which knows the connections.
     "pg_stat_activity",
+    "pg_cursors",
     PG_CATALOG_TABLE_PG_AGGREGATE,
     PG_CATALOG_TABLE_PG_AM,
     PG_CATALOG_TABLE_PG_AMOP,

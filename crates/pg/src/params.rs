@@ -1,0 +1,52 @@
+//! Bound parameters, decoded as the client typed them and cast to what the plan expects.
+
+use arrow_pg::datatypes::df::deserialize_parameters;
+use lakegate_gateway::arrow::datatypes::DataType;
+use lakegate_gateway::{ParamValues, QueryError};
+use pgwire::api::Type;
+use pgwire::api::portal::Portal;
+use pgwire::error::PgWireResult;
+
+use crate::error::query_error;
+
+/// The portal's parameters. A number the client sends as an integer or a float where the
+/// plan expects a `numeric` (psycopg 3 sends `20` as `int2` for `amount > %s`) is decoded as
+/// the client sent it, then cast: arrow-pg refuses to coerce it ("Cannot coerce integer
+/// value to Decimal128"). A value the expected type cannot hold is `22003`.
+pub fn decode<S: Clone>(
+    portal: &Portal<S>,
+    expected: &[Option<DataType>],
+) -> PgWireResult<ParamValues> {
+    let hints = &portal.statement.parameter_types;
+    let as_sent: Vec<bool> = expected
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let hint = hints.get(i).cloned().flatten();
+            matches!(t, Some(DataType::Decimal128(..) | DataType::Decimal256(..)))
+                && matches!(
+                    hint,
+                    Some(Type::INT2 | Type::INT4 | Type::INT8 | Type::FLOAT4 | Type::FLOAT8)
+                )
+        })
+        .collect();
+    let decode_as: Vec<Option<&DataType>> = expected
+        .iter()
+        .zip(&as_sent)
+        .map(|(t, sent)| if *sent { None } else { t.as_ref() })
+        .collect();
+    let mut params = deserialize_parameters(portal, &decode_as)?;
+    if let ParamValues::List(values) = &mut params {
+        for ((value, sent), expected) in values.iter_mut().zip(&as_sent).zip(expected) {
+            if let (true, Some(expected)) = (*sent, expected) {
+                value.value = value.value.cast_to(expected).map_err(|_| {
+                    query_error(&QueryError::NumericOutOfRange(format!(
+                        "{} does not fit {expected}",
+                        value.value
+                    )))
+                })?;
+            }
+        }
+    }
+    Ok(params)
+}
