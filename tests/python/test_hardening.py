@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
+import rawpg
 from flightsql import FlightSql, code, command, field
 from personas import token
 
@@ -249,3 +250,66 @@ def test_settings_clients_show_exist(lakegate):
     with connect(lakegate) as conn:
         for name, value in [("role", "none"), ("lc_collate", "C"), ("lc_ctype", "C")]:
             assert conn.execute(f"SHOW {name}").fetchone() == (value,)
+
+
+def minted(server, sub, exp):
+    """A token signed with the demo's key, expiring at `exp` (seconds since the epoch)."""
+    import jwt
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    key = load_pem_private_key((server.dir / "keys/dev-signing.pem").read_bytes(), password=None)
+    kid = next(line.split('"')[1] for line in server.config.read_text().splitlines()
+               if line.startswith("dev_signing_kid"))
+    claims = {"iss": "https://lakegate.demo/issuer", "aud": "lakegate", "sub": sub,
+              "preferred_username": sub, "exp": exp, "departments": ["parking"], "groups": ["engineer"]}
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+
+
+def test_a_login_accepted_within_the_leeway_is_not_refused_on_its_next_statement(lakegate):
+    """The token's `exp` is 5 s past; the demo's leeway is 30 s. Accepted at login over both
+    protocols, then as accepted for every statement until the leeway runs out."""
+    import time
+
+    late = minted(lakegate, "leeway.user", int(time.time()) - 5)
+    with psycopg.connect(**lakegate.dsn(late), autocommit=True) as conn:
+        for _ in range(3):
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    client = FlightSql(lakegate.flight(), late)
+    assert client.query("SELECT 1 AS one").column(0).to_pylist() == [1]
+    assert client.query("SELECT 2 AS two").column(0).to_pylist() == [2]
+
+
+def test_an_expired_token_ends_sql_cursors_and_suspended_portals(strict_lakegate):
+    """No leeway here: a token that expires while a cursor is open (psycopg 3's server-side
+    cursor) or a portal is suspended (pgjdbc's setFetchSize) gets no more rows from it."""
+    import time
+
+    expiring = minted(strict_lakegate, "cursor.user", int(time.time()) + 3)
+    conn = psycopg.connect(**strict_lakegate.dsn(expiring))
+    try:
+        cur = conn.cursor(name="late")
+        cur.execute(f"SELECT pcn FROM {T} ORDER BY pcn")
+        assert len(cur.fetchmany(10)) == 10
+        time.sleep(4)
+        with pytest.raises(psycopg.OperationalError) as ended:
+            cur.fetchmany(10)
+        assert "expired" in str(ended.value)
+    finally:
+        conn.close()
+    expiring = minted(strict_lakegate, "portal.user", int(time.time()) + 3)
+    session = rawpg.connect("127.0.0.1", strict_lakegate.port, "token", expiring)
+    try:
+        session.send(rawpg.query("BEGIN"))
+        session.until_ready()
+        session.send(rawpg.parse(f"SELECT pcn FROM {T} ORDER BY pcn"), rawpg.bind(),
+                     rawpg.execute(max_rows=10), rawpg.SYNC)
+        kinds = [kind for kind, _ in session.until_ready()]
+        assert kinds.count(b"D") == 10 and b"s" in kinds, kinds
+        time.sleep(4)
+        session.send(rawpg.execute(max_rows=10), rawpg.SYNC)
+        answer = session.until_ready()
+        assert [kind for kind, _ in answer].count(b"D") == 0, answer
+        errors_sent = [body for kind, body in answer if kind == b"E"]
+        assert errors_sent and errors_sent[0]["C"] == "28P01", answer
+    finally:
+        session.close()

@@ -102,6 +102,17 @@ impl SchemaProvider for LakeCatalog {
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let table = self.untyped(name).await?;
+        Ok(table.map(|t| crate::catalog_shapes::shaped("pg_catalog", name, t)))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.sources.inner.table_exist(name)
+    }
+}
+
+impl LakeCatalog {
+    async fn untyped(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         if name == STAT_ACTIVITY {
             return Ok(Some(Arc::clone(&self.activity) as Arc<dyn TableProvider>));
         }
@@ -128,10 +139,6 @@ impl SchemaProvider for LakeCatalog {
             derived,
             schema,
         }))))
-    }
-
-    fn table_exist(&self, name: &str) -> bool {
-        self.sources.inner.table_exist(name)
     }
 }
 

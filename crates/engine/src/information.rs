@@ -51,7 +51,18 @@ impl SchemaProvider for InformationSchema {
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         let name = name.to_ascii_lowercase();
-        Ok(Some(match name.as_str() {
+        let table = self.untyped(&name).await?;
+        Ok(table.map(|t| crate::catalog_shapes::shaped("information_schema", &name, t)))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.inner.table_exist(name) || KEY_TABLES.contains(&name.to_ascii_lowercase().as_str())
+    }
+}
+
+impl InformationSchema {
+    async fn untyped(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        Ok(Some(match name {
             "columns" => match self.inner.table("columns").await? {
                 Some(base) => Arc::new(Computed(Columns::new(base))),
                 None => return Ok(None),
@@ -59,12 +70,8 @@ impl SchemaProvider for InformationSchema {
             "table_constraints" => table_constraints(&self.keys, &self.database)?,
             "key_column_usage" => key_column_usage(&self.keys, &self.database)?,
             "referential_constraints" => referential_constraints(&self.keys, &self.database)?,
-            _ => return self.inner.table(&name).await,
+            _ => return self.inner.table(name).await,
         }))
-    }
-
-    fn table_exist(&self, name: &str) -> bool {
-        self.inner.table_exist(name) || KEY_TABLES.contains(&name.to_ascii_lowercase().as_str())
     }
 }
 

@@ -31,7 +31,7 @@ pub use config::{CacheConfig, ClaimMapping, IdentityConfig, LimitsConfig};
 pub use error::{AuthError, QueryError};
 pub use gateway::{Gateway, GatewayParts};
 pub use identity::{Identity, TokenVerifier};
-pub use lakegate_engine::VECTOR;
+pub use lakegate_engine::{PG_TYPE, VECTOR};
 pub use lakegate_engine::{SessionZone, text};
 pub use lakegate_lake::Sidecar;
 pub use lakegate_policy::copy::{CopyFormat, CopyOut};

@@ -36,6 +36,8 @@ where
     if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
         return Err(PgWireError::NotReadyForQuery);
     }
+    // A suspended portal's next rows, like every statement, need a token still valid.
+    Connection::of(client)?;
     let mut status = client.transaction_status();
     client.set_state(PgWireConnectionState::QueryInProgress);
     let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);

@@ -40,7 +40,11 @@ pub fn fields(
         .enumerate()
         .map(|(i, (info, field))| {
             let origin = origins.get(i).copied().flatten();
-            let datatype = if is_vector(field) {
+            let catalogue = (field.metadata().get(lakegate_gateway::PG_TYPE))
+                .and_then(|name| catalogue_type(name));
+            let datatype = if let Some(datatype) = catalogue {
+                datatype
+            } else if is_vector(field) {
                 Type::INT2_VECTOR
             } else if field.extension_type_name() == Some(JSON) {
                 Type::JSON
@@ -50,6 +54,12 @@ pub fn fields(
                 info.datatype().clone()
             };
             let options = Arc::clone(info.format_options());
+            // A table's numeric column is `numeric(p,s)`; an expression's is unconstrained
+            // (-1), as PostgreSQL describes them.
+            let typmod = match origin {
+                Some(_) => numeric_typmod(field.data_type()),
+                None => -1,
+            };
             FieldInfo::new(
                 info.name().to_string(),
                 origin.map(|(table, _)| table),
@@ -58,8 +68,34 @@ pub fn fields(
                 info.format(),
             )
             .with_format_options(options)
+            .with_type_modifier(typmod)
         })
         .collect())
+}
+
+/// The PostgreSQL type a catalogue column is described with (`lakegate_engine::PG_TYPE`).
+fn catalogue_type(name: &str) -> Option<Type> {
+    Some(match name {
+        "name" => Type::NAME,
+        "char" => Type::CHAR,
+        "varchar" => Type::VARCHAR,
+        "pg_node_tree" => Type::PG_NODE_TREE,
+        "oid" => Type::OID,
+        "xid" => Type::XID,
+        "cid" => Type::CID,
+        _ => return None,
+    })
+}
+
+/// `numeric(p,s)`'s type modifier, `((p << 16) | s) + 4` (PostgreSQL's `make_numeric_typmod`);
+/// -1 for other types.
+pub fn numeric_typmod(data_type: &DataType) -> i32 {
+    match data_type {
+        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) if *s >= 0 => {
+            ((i32::from(*p) << 16) | i32::from(*s)) + 4
+        }
+        _ => -1,
+    }
 }
 
 /// OID alias types: PostgreSQL writes their values as names, the engine holds the OIDs,

@@ -20,6 +20,10 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     pub principal: Principal,
+    /// When the token stops being accepted: its `exp` plus the configured leeway, the
+    /// same instant the login check uses, so a login accepted within the leeway is not
+    /// refused on its next statement. Every later check (each pg statement, portal and
+    /// cursor fetch; Flight calls, tickets and streams) ends the session here.
     pub expires_at: DateTime<Utc>,
 }
 
@@ -81,8 +85,9 @@ impl TokenVerifier {
             .get("exp")
             .and_then(Value::as_i64)
             .ok_or_else(|| AuthError::BadClaim("exp".to_string()))?;
+        let leeway = i64::try_from(self.config.leeway_secs).unwrap_or(i64::MAX);
         let expires_at = Utc
-            .timestamp_opt(exp, 0)
+            .timestamp_opt(exp.saturating_add(leeway), 0)
             .single()
             .ok_or_else(|| AuthError::BadClaim("exp".to_string()))?;
         Ok(Identity {

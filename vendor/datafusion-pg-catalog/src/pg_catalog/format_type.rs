@@ -117,11 +117,8 @@ fn format_postgres_type(type_oid: i32, typemod: i32) -> String {
             if typemod >= 4 {
                 let precision = ((typemod - 4) >> 16) & 0xffff;
                 let scale = (typemod - 4) & 0xffff;
-                if scale > 0 {
-                    format!("numeric({precision},{scale})")
-                } else {
-                    format!("numeric({precision})")
-                }
+                // lakegate: PostgreSQL writes both, `numeric(10,0)`.
+                format!("numeric({precision},{scale})")
             } else {
                 "numeric".to_string()
             }

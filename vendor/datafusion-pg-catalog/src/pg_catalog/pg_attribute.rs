@@ -150,7 +150,15 @@ impl<C: CatalogInfo> PgAttributeTable<C> {
                                     attnums.push(attnum);
                                     attndimss.push(0); // No array support for now
                                     attcacheoffs.push(-1); // Not cached
-                                    atttymods.push(-1); // No type modifiers
+                                    // lakegate: numeric(p,s)'s modifier, as psql's \d shows it.
+                                    atttymods.push(match field.data_type() {
+                                        DataType::Decimal128(p, s) | DataType::Decimal256(p, s)
+                                            if *s >= 0 =>
+                                        {
+                                            ((i32::from(*p) << 16) | i32::from(*s)) + 4
+                                        }
+                                        _ => -1,
+                                    });
                                     attbyvals.push(by_val);
                                     attaligns.push(align.to_string());
                                     attstorages.push(storage.to_string());
