@@ -18,7 +18,7 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray, new_null_array};
-use datafusion::arrow::compute::{can_cast_types, cast};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::error::Result;
@@ -486,10 +486,12 @@ pub fn shaped(
                     (DataType::Boolean, "varchar") => {
                         (field.with_data_type(DataType::Utf8), Source::YesOrNo(i))
                     }
+                    // Only a wider number or another timestamp: text is never parsed.
                     (have, _)
-                        if wanted != DataType::Utf8
-                            && *have != wanted
-                            && can_cast_types(have, &wanted) =>
+                        if *have != wanted
+                            && ((have.is_numeric() && wanted.is_numeric())
+                                || (matches!(have, DataType::Timestamp(..))
+                                    && matches!(wanted, DataType::Timestamp(..)))) =>
                     {
                         (field.with_data_type(wanted), Source::Cast(i))
                     }
@@ -509,7 +511,8 @@ pub fn shaped(
                 (field, constant.map_or(Source::Null, Source::Constant))
             }
         };
-        fields.push(described(field, pg_type));
+        // Nullable as PostgreSQL's views are (and sources' nullability is not theirs).
+        fields.push(described(field.with_nullable(true), pg_type));
         sources.push(source);
     }
     let schema = Arc::new(Schema::new_with_metadata(fields, base.metadata().clone()));

@@ -23,6 +23,9 @@ pub enum ValueError {
     /// `54000`: a size the statement asks for is over the server's limit.
     #[error("{0}")]
     LimitExceeded(String),
+    /// `22023`: an argument a function cannot take (`format('%x')`, `pg_sleep` past a day).
+    #[error("{0}")]
+    InvalidParameter(String),
 }
 
 impl ValueError {

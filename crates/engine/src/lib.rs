@@ -34,6 +34,7 @@ mod roles;
 mod secure;
 mod session;
 mod settings;
+mod sql_functions;
 pub mod text;
 pub use catalog_shapes::PG_TYPE;
 mod types;

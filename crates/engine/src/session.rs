@@ -243,6 +243,9 @@ impl Engine {
             ctx.register_udf(udf);
         }
         ctx.register_udf(version_udf());
+        for udf in crate::sql_functions::udfs() {
+            ctx.register_udf(udf);
+        }
         for udf in formatting_udfs(&SessionZone::default())
             .into_iter()
             .chain(bounded_udfs())

@@ -21,7 +21,7 @@ pub fn code(error: &QueryError) -> Code {
         QueryError::Unsupported(_) => Code::Unimplemented,
         QueryError::DataFile { .. } => Code::DataLoss,
         QueryError::ResultTypeChanged => Code::FailedPrecondition,
-        QueryError::NumericOutOfRange(_) => Code::InvalidArgument,
+        QueryError::NumericOutOfRange(_) | QueryError::InvalidArgument(_) => Code::InvalidArgument,
         // gRPC's code for a concurrency conflict the client may retry.
         QueryError::Changed { .. } => Code::Aborted,
         QueryError::Unavailable { .. } => Code::FailedPrecondition,

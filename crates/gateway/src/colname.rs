@@ -86,30 +86,22 @@ pub fn wire_name(name: &str) -> &str {
 }
 
 /// Names each expression the client left unnamed (the rewrites may have aliased it since),
-/// except plain columns, which the engine names so already. A name already taken gets a
-/// suffix the wire drops.
+/// except plain columns, which the engine names so already. A name already taken — by an
+/// earlier column, alias or expression: PostgreSQL allows `SELECT a, a` — gets a suffix the
+/// wire drops.
 fn apply(names: Vec<Option<String>>, items: &mut [SelectItem]) {
-    let renamed: Vec<Option<String>> = names
-        .into_iter()
-        .zip(items.iter())
-        .map(|(name, item)| match item {
+    let mut taken: HashSet<String> = HashSet::new();
+    for (name, item) in names.into_iter().zip(items.iter_mut()) {
+        let figured = match &*item {
             SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }
                 if !matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) =>
             {
                 name
             }
             _ => None,
-        })
-        .collect();
-    let mut taken: HashSet<String> = items
-        .iter()
-        .zip(&renamed)
-        .filter(|(_, name)| name.is_none())
-        .filter_map(|(item, _)| current_name(item))
-        .collect();
-    for (name, item) in renamed.into_iter().zip(items.iter_mut()) {
+        };
         let (Some(name), SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) =
-            (name, &*item)
+            (figured.or_else(|| current_name(item)), &*item)
         else {
             continue;
         };
@@ -119,10 +111,12 @@ fn apply(names: Vec<Option<String>>, items: &mut [SelectItem]) {
             unique = format!("{name}{UNIQUE}{n}");
             n += 1;
         }
-        *item = SelectItem::ExprWithAlias {
-            expr: expr.clone(),
-            alias: Ident::with_quote('"', unique),
-        };
+        if current_name(item).as_deref() != Some(unique.as_str()) {
+            *item = SelectItem::ExprWithAlias {
+                expr: expr.clone(),
+                alias: Ident::with_quote('"', unique),
+            };
+        }
     }
 }
 
@@ -169,6 +163,8 @@ fn figure(expr: &Expr) -> (String, u8) {
                 }
             }
         }
+        // `TIMESTAMP '…'`: named after its type, as a cast is.
+        Expr::TypedString(typed) => (type_name(&typed.data_type), 1),
         Expr::Collate { expr, .. } | Expr::Nested(expr) => figure(expr),
         Expr::Exists { .. } => named("exists"),
         Expr::Array(_) => named("array"),

@@ -56,6 +56,9 @@ pub enum QueryError {
     UnknownSetting(String),
     #[error("invalid value for parameter \"{name}\": \"{value}\"")]
     InvalidParameterValue { name: String, value: String },
+    /// An argument a function cannot take (`format('%x', …)`).
+    #[error("{0}")]
+    InvalidArgument(String),
     /// A date/time template or text that does not match it (`to_char`, `to_date`).
     #[error("{0}")]
     InvalidDatetimeFormat(String),
@@ -161,6 +164,9 @@ impl QueryError {
                         }
                         lakegate_engine::ValueError::LimitExceeded(m) => {
                             QueryError::LimitExceeded(m.clone())
+                        }
+                        lakegate_engine::ValueError::InvalidParameter(m) => {
+                            QueryError::InvalidArgument(m.clone())
                         }
                     };
                 }

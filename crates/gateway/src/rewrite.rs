@@ -4,8 +4,9 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, BinaryOperator, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
-    GroupByExpr, Ident, ObjectName, Query, SelectItem, SetExpr, Statement, Subscript, TableFactor,
-    TableWithJoins, Value, VisitMut, VisitorMut, visit_expressions_mut,
+    GroupByExpr, Ident, ObjectName, Query, SelectItem, SetExpr, Statement, Subscript, TableAlias,
+    TableAliasColumnDef, TableFactor, TableWithJoins, TimezoneInfo, Value, VisitMut, VisitorMut,
+    visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -22,7 +23,11 @@ fn parse_expr(text: &str) -> Option<Expr> {
 pub fn rewrite(statements: &mut [Statement]) {
     for statement in statements {
         let _ = statement.visit(&mut RegisteredNames);
+        let _ = statement.visit(&mut FunctionsInFrom);
         let _ = visit_expressions_mut(statement, |expr| {
+            local_time(expr);
+            domain_cast(expr);
+            split_to_table(expr);
             exponent_literal(expr);
             extract_part(expr);
             average(expr);
@@ -97,6 +102,143 @@ impl VisitorMut for RegisteredNames {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// A set-returning function in FROM (`generate_series(1, 5) g`, `unnest(a)`,
+/// `regexp_split_to_table(s, ',')`) gives PostgreSQL one column named after the alias, or
+/// after the function when there is none; the engine names it `value` or after the whole
+/// call, so `SELECT g FROM generate_series(1, 5) g` found no `g`. The column is named as
+/// PostgreSQL names it; `regexp_split_to_table` and `string_to_table` become an `unnest` of
+/// the array function.
+struct FunctionsInFrom;
+
+/// Set-returning functions of one column, as the engine has them in FROM.
+const SET_RETURNING: &[&str] = &["generate_series", "range", "unnest"];
+
+impl VisitorMut for FunctionsInFrom {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table {
+            name,
+            args: Some(args),
+            alias,
+            ..
+        } = factor
+        {
+            let function = name.to_string().to_ascii_lowercase();
+            let array = match function.as_str() {
+                "regexp_split_to_table" => Some("regexp_split_to_array"),
+                "string_to_table" => Some("string_to_array"),
+                _ => None,
+            };
+            if let Some(array) = array {
+                let call = format!(
+                    "{array}({})",
+                    args.args
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                if let Some(call) = parse_expr(&call) {
+                    *factor = TableFactor::UNNEST {
+                        alias: Some(column_alias(alias.take(), &function)),
+                        array_exprs: vec![call],
+                        with_offset: false,
+                        with_offset_alias: None,
+                        with_ordinality: false,
+                    };
+                }
+            } else if SET_RETURNING.contains(&function.as_str()) {
+                *alias = Some(column_alias(alias.take(), &function));
+            }
+        } else if let TableFactor::UNNEST {
+            alias,
+            array_exprs,
+            with_offset: false,
+            ..
+        } = factor
+            && array_exprs.len() == 1
+        {
+            *alias = Some(column_alias(alias.take(), "unnest"));
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// `alias` with its one column named (after the alias, or `function` with no alias), unless
+/// the client named the columns.
+fn column_alias(alias: Option<TableAlias>, function: &str) -> TableAlias {
+    match alias {
+        Some(alias) if !alias.columns.is_empty() => alias,
+        Some(mut alias) => {
+            alias.columns = vec![TableAliasColumnDef::from_name(alias.name.value.clone())];
+            alias
+        }
+        None => TableAlias {
+            explicit: true,
+            name: Ident::new(function),
+            columns: vec![TableAliasColumnDef::from_name(function)],
+            at: None,
+        },
+    }
+}
+
+/// `regexp_split_to_table(s, p)` / `string_to_table(s, d)` in a select list: the `unnest`
+/// of the array function.
+fn split_to_table(expr: &mut Expr) {
+    let Expr::Function(function) = expr else {
+        return;
+    };
+    let array = match function.name.to_string().to_ascii_lowercase().as_str() {
+        "regexp_split_to_table" => "regexp_split_to_array",
+        "string_to_table" => "string_to_array",
+        _ => return,
+    };
+    let FunctionArguments::List(list) = &function.args else {
+        return;
+    };
+    let args: Vec<String> = list.args.iter().map(ToString::to_string).collect();
+    if let Some(call) = parse_expr(&format!("unnest({array}({}))", args.join(", "))) {
+        *expr = call;
+    }
+}
+
+/// `LOCALTIMESTAMP` and `LOCALTIME` (which the parser reads as names): the current time in
+/// the session's zone, without a zone.
+fn local_time(expr: &mut Expr) {
+    let name = match expr {
+        Expr::Identifier(ident) if ident.quote_style.is_none() => ident.value.clone(),
+        Expr::Function(function) if matches!(function.args, FunctionArguments::None) => {
+            function.name.to_string()
+        }
+        _ => return,
+    };
+    let text = match name.to_ascii_lowercase().as_str() {
+        "localtimestamp" => "CAST(now() AS TIMESTAMP)",
+        "localtime" => "CAST(CAST(now() AS TIMESTAMP) AS TIME)",
+        _ => return,
+    };
+    if let Some(local) = parse_expr(text) {
+        *expr = local;
+    }
+}
+
+/// Casts to `information_schema`'s domains (drivers' catalogue queries write
+/// `x::information_schema.sql_identifier`): casts to their base types.
+fn domain_cast(expr: &mut Expr) {
+    let Expr::Cast { data_type, .. } = expr else {
+        return;
+    };
+    let name = data_type.to_string().to_ascii_lowercase();
+    let base = match name.strip_prefix("information_schema.") {
+        Some("cardinal_number") => DataType::Integer(None),
+        Some("sql_identifier" | "character_data" | "yes_or_no") => DataType::Text,
+        Some("time_stamp") => DataType::Timestamp(None, TimezoneInfo::WithTimeZone),
+        _ => return,
+    };
+    *data_type = base;
 }
 
 /// `1e3`, `2.5E-3`: in PostgreSQL a numeric literal with an exponent is the `numeric` of
@@ -853,7 +995,7 @@ mod tests {
         );
         assert_eq!(
             rewritten("SELECT generate_series(1, 3) AS i FROM generate_series(1, 2)"),
-            "SELECT unnest(generate_series(1, 3)) AS i FROM generate_series(1, 2)"
+            "SELECT unnest(generate_series(1, 3)) AS i FROM generate_series(1, 2) AS generate_series (generate_series)"
         );
         assert_eq!(
             rewritten("SELECT generate_subscripts(i.indkey, 1) AS ord FROM pg_index i"),

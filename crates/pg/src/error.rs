@@ -23,6 +23,7 @@ pub fn sqlstate(error: &QueryError) -> &'static str {
         QueryError::DataFile { .. } => "XX001",
         QueryError::ResultTypeChanged => "0A000",
         QueryError::NumericOutOfRange(_) => "22003",
+        QueryError::InvalidArgument(_) => "22023",
         // serialization_failure: PostgreSQL's code for "concurrent change, try again".
         QueryError::Changed { .. } => "40001",
         QueryError::Unavailable { .. } => "55000",

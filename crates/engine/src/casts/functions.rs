@@ -71,7 +71,7 @@ impl ScalarUDFImpl for PgText {
 }
 
 /// Each value's PostgreSQL text, `None` for NULL.
-fn texts(array: &ArrayRef, zone: &SessionZone) -> Result<Vec<Option<Vec<u8>>>> {
+pub(crate) fn texts(array: &ArrayRef, zone: &SessionZone) -> Result<Vec<Option<Vec<u8>>>> {
     let valid = |row: usize| array.is_valid(row);
     let mut out = Vec::with_capacity(array.len());
     match array.data_type() {

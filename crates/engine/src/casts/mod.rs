@@ -18,6 +18,8 @@
 
 mod functions;
 
+pub(crate) use functions::texts;
+
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
