@@ -313,3 +313,26 @@ def test_an_expired_token_ends_sql_cursors_and_suspended_portals(strict_lakegate
         assert errors_sent and errors_sent[0]["C"] == "28P01", answer
     finally:
         session.close()
+
+
+def test_the_demo_policy_covers_derived_tables_and_quasi_identifiers(lakegate):
+    """The trusted ward aggregate has grants of its own (a parking analyst sees only their
+    wards' figures there too), and a UPRN, which joins to the public address list, is hashed
+    for housing officers, whose addresses are masked."""
+    with connect(lakegate, "analyst") as conn:
+        wards = {w for (w,) in conn.execute(
+            "SELECT DISTINCT ward_code FROM parking_trusted_zone.pcn_ward_daily").fetchall()}
+        assert wards == {"E05009372"}
+    with connect(lakegate, "manager") as conn:
+        assert conn.execute("SELECT count(DISTINCT ward_code) FROM parking_trusted_zone.pcn_ward_daily"
+                            ).fetchone()[0] > 1
+    with connect(lakegate, "housing") as conn:
+        joined = conn.execute(
+            "SELECT count(*) FROM housing_raw_zone.tenancies t "
+            "JOIN unrestricted_raw_zone.llpg_addresses a ON a.uprn::text = t.uprn::text").fetchone()[0]
+        assert joined == 0
+    with connect(lakegate, "safeguarding") as conn:
+        joined = conn.execute(
+            "SELECT count(*) FROM housing_raw_zone.tenancies t "
+            "JOIN unrestricted_raw_zone.llpg_addresses a ON a.uprn = t.uprn").fetchone()[0]
+        assert joined > 0

@@ -191,12 +191,29 @@ groups = ["parking-manager"]
 tables = ["parking_*_zone.liberator_pcn_tickets*", "parking_*_zone.permits*"]
 masks = { vrm = "show_last_4" }
 
+# A derived table carries grants of its own: the trusted ward aggregate counts every
+# ward's tickets, so the ward filters the tickets have apply to it too (without a grant,
+# department access alone would show every ward's figures to every parking analyst).
 [[grant]]
-name = "housing officers: own teams, names and birth dates masked"
+name = "parking analysts and enforcement: own wards' daily figures"
+groups = ["parking-analyst", "parking-enforcement"]
+tables = ["parking_trusted_zone.pcn_ward_daily*"]
+row_filter = "ward_code IN (claim('wards'))"
+
+[[grant]]
+name = "parking managers: every ward's daily figures"
+groups = ["parking-manager"]
+tables = ["parking_trusted_zone.pcn_ward_daily*"]
+
+# A UPRN joins to the public address list (unrestricted_raw_zone.llpg_addresses), so a
+# role that may not see where a tenant lives sees it hashed: masking the postcode alone
+# would give the full address back through one join.
+[[grant]]
+name = "housing officers: own teams, names, birth dates and addresses masked"
 groups = ["housing-officer"]
 tables = ["housing_*_zone.tenancies*", "housing_*_zone.repairs*"]
 row_filter = "team IN (claim('teams'))"
-masks = { tenant_name = "redact", date_of_birth = "date_year", postcode = "postcode_sector" }
+masks = { tenant_name = "redact", date_of_birth = "date_year", postcode = "postcode_sector", uprn = "hash" }
 
 [[grant]]
 name = "safeguarding officers: every tenancy"

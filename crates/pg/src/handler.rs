@@ -53,6 +53,7 @@ impl SimpleQueryHandler for QueryHandler {
         for statement in &statements {
             let request = Request {
                 connection: &connection,
+                sql: query,
                 statement,
                 text: TextOptions::of(&settings::format_options(client.metadata())),
                 params: None,
@@ -140,6 +141,7 @@ impl ExtendedQueryHandler for QueryHandler {
         };
         let request = Request {
             connection: &connection,
+            sql: &prepared.sql,
             statement: &prepared.statement,
             text: TextOptions::of(&settings::format_options(client.metadata())),
             params,
@@ -159,6 +161,9 @@ impl ExtendedQueryHandler for QueryHandler {
 /// One statement to answer, whichever protocol it came by.
 struct Request<'a> {
     connection: &'a Connection,
+    /// The client's text of the statement (of all of a simple query's statements), as
+    /// `pg_stat_activity` shows it.
+    sql: &'a str,
     statement: &'a Statement,
     /// The connection's time zone and float digits when the statement arrived.
     text: TextOptions,
@@ -187,12 +192,7 @@ impl QueryHandler {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let mut request = request;
-        request.running = Some(
-            request
-                .connection
-                .backend
-                .active(&request.statement.to_string()),
-        );
+        request.running = Some(request.connection.backend.active(request.sql));
         self.answer(client, action, request).await
     }
 

@@ -23,6 +23,8 @@ use crate::settings::show_fields;
 /// again, so a policy or lake change since Parse applies.
 #[derive(Debug, Clone)]
 pub struct Prepared {
+    /// The statement as the client wrote it, for `pg_stat_activity`.
+    pub sql: String,
     pub statement: Statement,
     pub action: Action,
     pub plan: Option<LogicalPlan>,
@@ -112,6 +114,7 @@ impl QueryParser for StatementParser {
             None => (None, Vec::new()),
         };
         Ok(Some(Prepared {
+            sql: sql.to_string(),
             statement,
             action,
             plan,
