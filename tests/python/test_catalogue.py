@@ -126,3 +126,22 @@ def test_what_clients_call_answers_as_postgresql_does(both, sql):
         cur = conn.execute(sql)
         answers.append(([d.name for d in cur.description], cur.fetchall()))
     assert answers[0] == answers[1]
+
+
+def test_numeric_columns_carry_their_precision_and_scale(lakegate):
+    """`numeric(8,2)` in RowDescription's type modifier (psycopg reads precision and scale
+    from it), in `pg_attribute.atttypmod` (psql's `\\d` formats it) and in
+    `information_schema.columns`; an expression's numeric is unconstrained, as in PostgreSQL."""
+    with psycopg.connect(**lakegate.dsn(token(lakegate, "engineer")), autocommit=True) as conn:
+        cur = conn.execute("SELECT amount, amount * 2 AS doubled FROM parking_raw_zone.liberator_pcn_tickets LIMIT 1")
+        amount, doubled = cur.description
+        assert (amount.type_code, amount.precision, amount.scale) == (1700, 8, 2)
+        assert (doubled.precision, doubled.scale) == (None, None)
+        assert conn.execute(
+            "SELECT format_type(a.atttypid, a.atttypmod), a.atttypmod FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid WHERE c.relname = 'liberator_pcn_tickets' "
+            "AND a.attname = 'amount'").fetchall()[0] == ("numeric(8,2)", (8 << 16 | 2) + 4)
+        assert conn.execute(
+            "SELECT data_type, numeric_precision, numeric_scale FROM information_schema.columns "
+            "WHERE table_name = 'liberator_pcn_tickets' AND column_name = 'amount' LIMIT 1"
+        ).fetchone() == ("numeric", 8, 2)
