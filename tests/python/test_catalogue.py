@@ -115,6 +115,10 @@ CALLS = [
     "SELECT part FROM regexp_split_to_table('x,y', ',') AS part",
     "SELECT regexp_split_to_table('a,b', ',')",
     "SELECT regexp_split_to_array('a1b22c', '[0-9]+')",
+    "SELECT 2 * interval '1 day', interval '1 day' * 2, NULL * interval '1 day', 1.5 * interval '1 hour'",
+    "SELECT interval '1 month' * 1.5, interval '1 day' * 0.5, 3 * interval '1 year 2 months 3 days'",
+    "SELECT ticket_day, 2 * interval '1 day' + ticket_day AS later FROM "
+    "(SELECT DATE '2024-06-05' AS ticket_day) t",
 ]
 
 

@@ -57,6 +57,9 @@ def column_type(row):
     return data_type
 
 
+# Runs where lakegate errors and PostgreSQL answers, at the last count.
+ERRORS_CEILING = 176
+
 @pytest.fixture(scope="module")
 def postgres(lakegate):
     pg = Postgres15()
@@ -167,3 +170,8 @@ def test_bi_shaped_sql_returns_postgresql_values(lakegate, postgres, tmp_path):
     assert not report["lost"], report["lost"][:5]
     assert not report["invalid"], report["invalid"][:5]
     assert not report["mismatches"], json.dumps(report["mismatches"][:20], indent=1)
+    # Where lakegate refuses what PostgreSQL answers (never a wrong value, but a statement a
+    # dashboard cannot run), the count may only fall: a change that makes statements fail
+    # that ran before (as a prepared statement refused with 0A000 after `SET TIME ZONE`
+    # once did) fails here. Lower the ceiling when a fix lowers the count.
+    assert len(report["lakegate_errors"]) <= ERRORS_CEILING, json.dumps(report["lakegate_errors"][:20], indent=1)

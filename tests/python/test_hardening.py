@@ -336,3 +336,17 @@ def test_the_demo_policy_covers_derived_tables_and_quasi_identifiers(lakegate):
             "SELECT count(*) FROM housing_raw_zone.tenancies t "
             "JOIN unrestricted_raw_zone.llpg_addresses a ON a.uprn = t.uprn").fetchone()[0]
         assert joined > 0
+
+
+def test_a_prepared_statement_survives_a_change_of_time_zone(lakegate):
+    """A `timestamptz` result is described the same in every zone: a statement prepared on
+    the server runs after `SET TIME ZONE` (only a change of columns is 0A000)."""
+    with connect(lakegate) as conn:
+        sql = f"SELECT pcn_issue_datetime::timestamptz AS t FROM {T} ORDER BY pcn LIMIT 1"
+        conn.execute("SET TIME ZONE 'UTC'")
+        utc = conn.execute(sql, prepare=True).fetchone()[0]
+        conn.execute("SET TIME ZONE 'Asia/Kolkata'")
+        kolkata = conn.execute(sql, prepare=True).fetchone()[0]
+        # The same local time read in each zone (timestamp → timestamptz), no 0A000.
+        assert utc.replace(tzinfo=None) == kolkata.replace(tzinfo=None)
+        assert kolkata.utcoffset().total_seconds() == 5.5 * 3600

@@ -51,6 +51,7 @@ pub fn udfs() -> Vec<ScalarUDF> {
             ScalarValue::Utf8(None),
         ),
         AsyncScalarUDF::new(Arc::new(Sleep::default())).into_scalar_udf(),
+        crate::casts::interval_mul_udf(),
     ]
 }
 

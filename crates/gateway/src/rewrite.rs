@@ -27,6 +27,7 @@ pub fn rewrite(statements: &mut [Statement]) {
         let _ = visit_expressions_mut(statement, |expr| {
             local_time(expr);
             domain_cast(expr);
+            interval_product(expr);
             split_to_table(expr);
             exponent_literal(expr);
             extract_part(expr);
@@ -201,6 +202,41 @@ fn split_to_table(expr: &mut Expr) {
     };
     let args: Vec<String> = list.args.iter().map(ToString::to_string).collect();
     if let Some(call) = parse_expr(&format!("unnest({array}({}))", args.join(", "))) {
+        *expr = call;
+    }
+}
+
+/// `2 * interval '1 day'`, `interval '1 hour' * 1.5`: PostgreSQL multiplies an interval by
+/// a number (`interval_mul`); the engine has no such operator, so a product with an
+/// interval literal on one side becomes `pg_interval_mul(interval, factor)`.
+fn interval_product(expr: &mut Expr) {
+    let Expr::BinaryOp {
+        left,
+        op: BinaryOperator::Multiply,
+        right,
+    } = expr
+    else {
+        return;
+    };
+    let is_interval = |e: &Expr| {
+        matches!(e, Expr::Interval(_))
+            || matches!(
+                e,
+                Expr::Cast {
+                    data_type: DataType::Interval { .. },
+                    ..
+                }
+            )
+            || matches!(e, Expr::TypedString(t) if matches!(t.data_type, DataType::Interval { .. }))
+    };
+    let (span, factor) = match (is_interval(left), is_interval(right)) {
+        (true, false) => (left, right),
+        (false, true) => (right, left),
+        _ => return,
+    };
+    if let Some(call) = parse_expr(&format!(
+        "pg_interval_mul({span}, CAST({factor} AS DOUBLE PRECISION))"
+    )) {
         *expr = call;
     }
 }

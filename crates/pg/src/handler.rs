@@ -3,9 +3,10 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
+use arrow_pg::datatypes::into_pg_type;
 use async_trait::async_trait;
 use futures::Sink;
-use lakegate_gateway::arrow::datatypes::SchemaRef;
+use lakegate_gateway::arrow::datatypes::{DataType, SchemaRef};
 use lakegate_gateway::{
     Action, AuditEntry, CopyOut, Gateway, Outcome, ParamValues, QueryError, QueryStream, Running,
     Session, Statement, Transaction,
@@ -385,14 +386,17 @@ impl QueryHandler {
     }
 }
 
-/// Whether rows of `now` can be sent as `described`: the same names and types, in order.
+/// Whether rows of `now` can be sent as `described`: the same names and PostgreSQL types,
+/// in order. (A `timestamptz` column's Arrow type names the session's zone, which a client
+/// may change between Parse and Execute; its PostgreSQL type stays `timestamptz`.)
 fn same_columns(described: &SchemaRef, now: &SchemaRef) -> bool {
+    let pg_type = |t: &DataType| into_pg_type(t).ok();
     described.fields().len() == now.fields().len()
-        && described
-            .fields()
-            .iter()
-            .zip(now.fields())
-            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type())
+        && described.fields().iter().zip(now.fields()).all(|(a, b)| {
+            a.name() == b.name()
+                && (a.data_type() == b.data_type()
+                    || pg_type(a.data_type()).is_some_and(|t| Some(t) == pg_type(b.data_type())))
+        })
 }
 
 /// Transaction control on a read-only server: acknowledged, so drivers keep their state.

@@ -17,6 +17,9 @@
 //! comparisons of `timestamptz` with `date`) are rewritten as well as the written ones.
 
 mod functions;
+mod interval;
+
+pub use interval::interval_mul_udf;
 
 pub(crate) use functions::texts;
 
