@@ -14,7 +14,8 @@ use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::async_udf::{AsyncScalarUDF, AsyncScalarUDFImpl};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, create_udf,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility, create_udf,
 };
 use regex::Regex;
 
@@ -23,31 +24,34 @@ use crate::zone::SessionZone;
 
 /// The functions of this module, to register in every session.
 pub fn udfs() -> Vec<ScalarUDF> {
+    let exact = |args: &[DataType]| TypeSignature::Exact(args.to_vec());
     vec![
         ScalarUDF::new_from_impl(Format::default()),
         regexp_split_to_array_udf(),
         constant(
             "pg_advisory_unlock_all",
-            vec![],
+            &[exact(&[])],
             ScalarValue::Utf8(Some(String::new())),
         ),
-        constant("pg_my_temp_schema", vec![], ScalarValue::Int32(Some(0))),
+        constant(
+            "pg_my_temp_schema",
+            &[exact(&[])],
+            ScalarValue::Int32(Some(0)),
+        ),
         constant(
             "pg_is_other_temp_schema",
-            vec![DataType::Int32],
+            &[exact(&[DataType::Int32])],
             ScalarValue::Boolean(Some(false)),
         ),
         // PostgreSQL's answer for a connection over a Unix socket; lakegate does not tell
         // clients its addresses.
-        constant("inet_server_addr", vec![], ScalarValue::Utf8(None)),
+        constant("inet_server_addr", &[exact(&[])], ScalarValue::Utf8(None)),
         constant(
             "pg_get_viewdef",
-            vec![DataType::Int32],
-            ScalarValue::Utf8(None),
-        ),
-        constant(
-            "pg_get_viewdef",
-            vec![DataType::Int32, DataType::Boolean],
+            &[
+                exact(&[DataType::Int32]),
+                exact(&[DataType::Int32, DataType::Boolean]),
+            ],
             ScalarValue::Utf8(None),
         ),
         AsyncScalarUDF::new(Arc::new(Sleep::default())).into_scalar_udf(),
@@ -55,28 +59,12 @@ pub fn udfs() -> Vec<ScalarUDF> {
     ]
 }
 
-/// A function of `args` whose every row is `value`. (Later registrations of one name
-/// replace earlier ones; `pg_get_viewdef`'s two forms share one function taking either.)
-fn constant(name: &str, args: Vec<DataType>, value: ScalarValue) -> ScalarUDF {
-    let data_type = value.data_type();
-    let signature = if name == "pg_get_viewdef" {
-        Signature::one_of(
-            vec![
-                datafusion::logical_expr::TypeSignature::Exact(vec![DataType::Int32]),
-                datafusion::logical_expr::TypeSignature::Exact(vec![
-                    DataType::Int32,
-                    DataType::Boolean,
-                ]),
-            ],
-            Volatility::Stable,
-        )
-    } else {
-        Signature::exact(args, Volatility::Stable)
-    };
+/// A function taking any of `forms` whose every row is `value`.
+fn constant(name: &str, forms: &[TypeSignature], value: ScalarValue) -> ScalarUDF {
     ScalarUDF::new_from_impl(Constant {
         name: name.to_string(),
-        signature,
-        data_type,
+        signature: Signature::one_of(forms.to_vec(), Volatility::Stable),
+        data_type: value.data_type(),
         value,
     })
 }
