@@ -149,3 +149,24 @@ def test_numeric_columns_carry_their_precision_and_scale(lakegate):
             "SELECT data_type, numeric_precision, numeric_scale FROM information_schema.columns "
             "WHERE table_name = 'liberator_pcn_tickets' AND column_name = 'amount' LIMIT 1"
         ).fetchone() == ("numeric", 8, 2)
+
+
+def test_a_catalogue_column_cast_is_described_as_what_it_became(lakegate):
+    """`oid` describes pg_class.oid, but `oid::int8` is a bigint (binary: eight bytes) and
+    `oid::text` text: the catalogue's type does not follow a cast that changes the values.
+    (`relname::text` stays `name`: the engine drops a cast that changes nothing, and the
+    bytes are the same.)"""
+    with psycopg.connect(**lakegate.dsn(token(lakegate, "engineer")), autocommit=True) as conn:
+        cur = conn.cursor(binary=True)
+        cur.execute("SELECT oid, oid::int8 AS wide, oid::text AS shown, relname, relname::text AS t "
+                    "FROM pg_catalog.pg_class ORDER BY oid LIMIT 1")
+        assert [d.type_code for d in cur.description] == [26, 20, 25, 19, 19]
+        oid, wide, shown, name, text = cur.fetchone()
+        assert oid == wide == int(shown) and name == text
+
+
+def test_format_results_are_bounded(lakegate):
+    with psycopg.connect(**lakegate.dsn(token(lakegate, "engineer")), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded):
+            conn.execute("SELECT format(repeat('%1$1048576s', 300), 'x')")
+        assert conn.execute("SELECT format('%s', 1)").fetchone() == ("1",)

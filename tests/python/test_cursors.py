@@ -115,3 +115,13 @@ def test_pg_cursors_lists_open_cursors(analyst):
     assert rows[0][1].startswith("DECLARE listed")
     analyst.execute("CLOSE listed")
     assert analyst.execute("SELECT count(*) FROM pg_cursors").fetchone() == (0,)
+
+
+def test_a_connection_holds_a_bounded_number_of_cursors(analyst):
+    for i in range(64):
+        analyst.execute(f"DECLARE c{i} CURSOR FOR SELECT pcn FROM {T}")
+    with pytest.raises(errors.ProgramLimitExceeded):
+        analyst.execute(f"DECLARE one_more CURSOR FOR SELECT pcn FROM {T}")
+    analyst.execute("CLOSE ALL")
+    analyst.execute(f"DECLARE again CURSOR FOR SELECT pcn FROM {T}")
+    assert len(analyst.execute("FETCH 2 FROM again").fetchall()) == 2

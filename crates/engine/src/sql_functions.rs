@@ -17,7 +17,7 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
     Volatility, create_udf,
 };
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 
 use crate::error::ValueError;
 use crate::zone::SessionZone;
@@ -137,6 +137,7 @@ impl ScalarUDFImpl for Format {
             return exec_err!("format needs a template");
         };
         let mut out = StringBuilder::new();
+        let mut bytes = 0usize;
         for row in 0..rows {
             if template.is_null(row) {
                 out.append_null();
@@ -146,7 +147,18 @@ impl ScalarUDFImpl for Format {
                 .iter()
                 .map(|v| (!v.is_null(row)).then(|| v.value(row)))
                 .collect();
-            out.append_value(format_row(template.value(row), &values)?);
+            let text = format_row(template.value(row), &values)?;
+            // Widths and repeated positions can make a short template large: the batch's
+            // output is bounded as `repeat`'s is.
+            bytes = bytes.saturating_add(text.len());
+            if bytes as i128 > crate::bounds::MAX_RESULT_BYTES {
+                return Err(ValueError::LimitExceeded(format!(
+                    "format() result exceeds the maximum of {} bytes",
+                    crate::bounds::MAX_RESULT_BYTES
+                ))
+                .into_datafusion());
+            }
+            out.append_value(text);
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
     }
@@ -242,19 +254,106 @@ fn format_row(template: &str, values: &[Option<&str>]) -> Result<String> {
             None => return Err(invalid("unterminated format() type specifier".into())),
         };
         let pad = width.saturating_sub(text.chars().count());
+        if (out.len() + text.len() + pad) as i128 > crate::bounds::MAX_RESULT_BYTES {
+            return Err(ValueError::LimitExceeded(format!(
+                "format() result exceeds the maximum of {} bytes",
+                crate::bounds::MAX_RESULT_BYTES
+            ))
+            .into_datafusion());
+        }
         if left {
             out.push_str(&text);
-            out.extend(std::iter::repeat_n(' ', pad));
+            out.push_str(&" ".repeat(pad));
         } else {
-            out.extend(std::iter::repeat_n(' ', pad));
+            out.push_str(&" ".repeat(pad));
             out.push_str(&text);
         }
     }
     Ok(out)
 }
 
-/// PostgreSQL's reserved keywords, which `quote_ident` quotes.
+/// PostgreSQL's keywords that are not unreserved (reserved, type/function-name and
+/// column-name keywords), which `quote_ident` quotes (`kwlist.h`).
 const RESERVED: &[&str] = &[
+    "between",
+    "bigint",
+    "bit",
+    "boolean",
+    "char",
+    "character",
+    "coalesce",
+    "dec",
+    "decimal",
+    "exists",
+    "extract",
+    "float",
+    "greatest",
+    "grouping",
+    "inout",
+    "int",
+    "integer",
+    "interval",
+    "json",
+    "json_array",
+    "json_arrayagg",
+    "json_exists",
+    "json_object",
+    "json_objectagg",
+    "json_query",
+    "json_scalar",
+    "json_serialize",
+    "json_table",
+    "json_value",
+    "least",
+    "merge_action",
+    "national",
+    "nchar",
+    "none",
+    "normalize",
+    "nullif",
+    "numeric",
+    "out",
+    "overlay",
+    "position",
+    "precision",
+    "real",
+    "row",
+    "setof",
+    "smallint",
+    "substring",
+    "time",
+    "timestamp",
+    "treat",
+    "trim",
+    "values",
+    "varchar",
+    "xmlattributes",
+    "xmlconcat",
+    "xmlelement",
+    "xmlexists",
+    "xmlforest",
+    "xmlnamespaces",
+    "xmlparse",
+    "xmlpi",
+    "xmlroot",
+    "xmlserialize",
+    "xmltable",
+    "concurrently",
+    "cross",
+    "freeze",
+    "full",
+    "inner",
+    "isnull",
+    "join",
+    "left",
+    "natural",
+    "notnull",
+    "outer",
+    "overlaps",
+    "right",
+    "similar",
+    "tablesample",
+    "verbose",
     "all",
     "analyse",
     "analyze",
@@ -358,8 +457,8 @@ const RESERVED: &[&str] = &[
     "with",
 ];
 
-/// PostgreSQL's `quote_ident`: quoted unless lower-case letters, digits, `_` and `$`
-/// starting with a letter or `_`, and not a reserved keyword.
+/// PostgreSQL's `quote_ident`: quoted unless lower-case letters, digits and `_` starting
+/// with a letter or `_`, and not a keyword other than an unreserved one.
 pub fn quote_ident(ident: &str) -> String {
     let plain = ident
         .chars()
@@ -367,7 +466,7 @@ pub fn quote_ident(ident: &str) -> String {
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && ident
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !RESERVED.contains(&ident);
     if plain {
         ident.to_string()
@@ -408,7 +507,11 @@ fn regexp_split_to_array_udf() -> ScalarUDF {
                 }
                 let pattern = patterns.value(row);
                 if compiled.as_ref().is_none_or(|(p, _)| p != pattern) {
-                    let regex = Regex::new(pattern)
+                    // A compiled pattern's size is bounded: a client's regex cannot take
+                    // the query thread's memory or time.
+                    let regex = RegexBuilder::new(pattern)
+                        .size_limit(1 << 20)
+                        .build()
                         .map_err(|e| invalid(format!("invalid regular expression: {e}")))?;
                     compiled = Some((pattern.to_string(), regex));
                 }
@@ -524,6 +627,12 @@ mod tests {
         );
         assert_eq!(format_row("%s|%L", &[None, None]).unwrap(), "|NULL");
         assert_eq!(format_row("%I", &[Some("select")]).unwrap(), "\"select\"");
+        assert_eq!(
+            format_row("%I %I", &[Some("time"), Some("a$b")]).unwrap(),
+            "\"time\" \"a$b\""
+        );
+        let huge = "%1$1048576s".repeat(300);
+        assert!(format_row(&huge, &[Some("x")]).is_err(), "bounded");
         assert_eq!(format_row("%L", &[Some("a\\b")]).unwrap(), "E'a\\\\b'");
         assert!(format_row("%s %s", &[Some("a")]).is_err());
         assert!(format_row("%I", &[None]).is_err());

@@ -85,7 +85,10 @@ impl DamagedTable {
         }
     }
 
-    /// Whether any damaged file is now another version, or gone.
+    /// Whether any damaged file is now another version (size or ETag), or gone. A HEAD
+    /// that fails otherwise (throttled, denied) is no news: the table stays closed.
+    /// (Modification times are not compared: some stores list them to the millisecond
+    /// and answer HEAD to the second.)
     async fn mended(&self) -> bool {
         let heads = join_all(self.damaged.iter().map(|f| self.store.head(&f.location))).await;
         heads
@@ -93,11 +96,12 @@ impl DamagedTable {
             .zip(&self.damaged)
             .any(|(now, listed)| match now {
                 Ok(now) => {
+                    let tags = (now.e_tag.as_ref(), listed.e_tag.as_ref());
                     now.size != listed.size
-                        || now.e_tag != listed.e_tag
-                        || now.last_modified != listed.last_modified
+                        || matches!(tags, (Some(now), Some(listed)) if now != listed)
                 }
-                Err(_) => true,
+                Err(object_store::Error::NotFound { .. }) => true,
+                Err(_) => false,
             })
     }
 }

@@ -25,11 +25,20 @@ pub enum CursorError {
     Query(QueryError),
 }
 
+/// Cursors a connection may hold open at once: each holds a running query and up to its
+/// first rows (the gateway holds back 8 MiB), so their number is bounded.
+const MAX_OPEN: usize = 64;
+
 impl Cursors {
     pub async fn declare(&self, name: &str, results: QueryStream) -> Result<(), CursorError> {
         let mut open = self.open.lock().await;
         if open.contains_key(name) {
             return Err(CursorError::Duplicate(name.to_string()));
+        }
+        if open.len() >= MAX_OPEN {
+            return Err(CursorError::Query(QueryError::LimitExceeded(format!(
+                "a connection may hold at most {MAX_OPEN} open cursors; CLOSE one first"
+            ))));
         }
         open.insert(
             name.to_string(),

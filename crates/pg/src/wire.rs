@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use arrow_pg::datatypes::arrow_schema_to_pg_fields;
+use arrow_pg::datatypes::{PG_CHAR_KEY, PG_OID_ALIAS_KEY, arrow_schema_to_pg_fields};
 use pgwire::api::Type;
 use pgwire::api::portal::Format;
 use pgwire::api::results::FieldInfo;
@@ -40,8 +40,9 @@ pub fn fields(
         .enumerate()
         .map(|(i, (info, field))| {
             let origin = origins.get(i).copied().flatten();
+            // A cast keeps the field's metadata, but not the type it was true of.
             let catalogue = (field.metadata().get(lakegate_gateway::PG_TYPE))
-                .and_then(|name| catalogue_type(name));
+                .and_then(|name| catalogue_type(name, field.data_type()));
             let datatype = if let Some(datatype) = catalogue {
                 datatype
             } else if is_vector(field) {
@@ -73,16 +74,17 @@ pub fn fields(
         .collect())
 }
 
-/// The PostgreSQL type a catalogue column is described with (`lakegate_engine::PG_TYPE`).
-fn catalogue_type(name: &str) -> Option<Type> {
-    Some(match name {
-        "name" => Type::NAME,
-        "char" => Type::CHAR,
-        "varchar" => Type::VARCHAR,
-        "pg_node_tree" => Type::PG_NODE_TREE,
-        "oid" => Type::OID,
-        "xid" => Type::XID,
-        "cid" => Type::CID,
+/// The PostgreSQL type a catalogue column is described with (`lakegate_engine::PG_TYPE`),
+/// while its values are still the Arrow type whose bytes that type's are.
+fn catalogue_type(name: &str, data_type: &DataType) -> Option<Type> {
+    Some(match (name, data_type) {
+        ("name", DataType::Utf8) => Type::NAME,
+        ("char", DataType::Utf8) => Type::CHAR,
+        ("varchar", DataType::Utf8) => Type::VARCHAR,
+        ("pg_node_tree", DataType::Utf8) => Type::PG_NODE_TREE,
+        ("oid", DataType::Int32) => Type::OID,
+        ("xid", DataType::Int32) => Type::XID,
+        ("cid", DataType::Int32) => Type::CID,
         _ => return None,
     })
 }
@@ -123,10 +125,31 @@ pub fn schema(schema: &Schema) -> SchemaRef {
         .iter()
         .map(|f| match sent_type(f) {
             Some(t) => Field::new(f.name(), t, f.is_nullable()),
-            None => f.as_ref().clone(),
+            None => without_stale_types(f),
         })
         .collect();
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `field` without the catalogue's type markers (`oid` on `Int32`; `reg…` on `Int32` or on
+/// the name as text; `"char"` on text) once a cast has changed the type they were true of:
+/// DataFusion keeps a field's metadata through casts, and `oid::int8` is a `bigint`.
+fn without_stale_types(field: &Field) -> Field {
+    let stale = |key: &str, fits: bool| field.metadata().contains_key(key) && !fits;
+    let data_type = field.data_type();
+    let alias = field.metadata().get(PG_OID_ALIAS_KEY).map(String::as_str);
+    let oid = stale(
+        PG_OID_ALIAS_KEY,
+        matches!(data_type, DataType::Int32)
+            || (matches!(data_type, DataType::Utf8) && alias != Some("oid")),
+    );
+    let char = stale(PG_CHAR_KEY, matches!(data_type, DataType::Utf8));
+    if !oid && !char {
+        return field.clone();
+    }
+    let mut metadata = field.metadata().clone();
+    metadata.retain(|key, _| key != PG_OID_ALIAS_KEY && key != PG_CHAR_KEY);
+    field.clone().with_metadata(metadata)
 }
 
 /// The type a column is sent as, where it is not its own.
