@@ -170,3 +170,10 @@ def test_format_results_are_bounded(lakegate):
         with pytest.raises(psycopg.errors.ProgramLimitExceeded):
             conn.execute("SELECT format(repeat('%1$1048576s', 300), 'x')")
         assert conn.execute("SELECT format('%s', 1)").fetchone() == ("1",)
+
+
+def test_pg_settings_has_boot_values(lakegate):
+    with psycopg.connect(**lakegate.dsn(token(lakegate, "engineer")), autocommit=True) as conn:
+        rows = conn.execute("SELECT name, boot_val, reset_val FROM pg_settings "
+                            "WHERE name IN ('TimeZone', 'DateStyle') ORDER BY 1").fetchall()
+        assert len(rows) == 2 and all(boot is not None and boot == reset for _, boot, reset in rows)

@@ -422,7 +422,8 @@ const SHAPES: &[(&str, &str, &str)] = &[
 /// Columns lakegate's sources name otherwise: (relation, PostgreSQL's name, source's name).
 const RENAMED: &[(&str, &str, &str)] = &[
     ("pg_tables", "hasindexes", "hasindex"),
-    ("pg_settings", "boot_val", "bool_val"),
+    // The value a setting has at start (datafusion-pg-catalog's `bool_val` is never filled).
+    ("pg_settings", "boot_val", "reset_val"),
     ("pg_collation", "colliculocale", "colllocale"),
     ("views", "view_definition", "definition"),
 ];
