@@ -34,10 +34,10 @@ def parquet(ids):
 
 
 class LocalLake:
-    """The dataset's files in the demo's raw zone folder."""
+    """The dataset's files in a raw zone folder."""
 
-    def __init__(self, server):
-        self.root = server.dir / "lake" / "raw"
+    def __init__(self, root):
+        self.root = root
 
     def write(self, name, data):
         path = self.root / FOLDER / name
@@ -68,19 +68,27 @@ def long_ttl(text):
     return text.replace("listing_ttl_secs = 60", "listing_ttl_secs = 3600")
 
 
+# The dataset as every test starts from: two files.
+START = list(range(0, 10)) + list(range(100, 105))
+
+
+def seed(files):
+    files.write("part-0.parquet", parquet(range(0, 10)))
+    files.write("part-1.parquet", parquet(range(100, 105)))
+
+
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
     root = tmp_path_factory.mktemp("changes")
 
+    lake = LocalLake(root / "demo" / "lake" / "raw")
+
     def edit(text):
-        lake = LocalLake.__new__(LocalLake)
-        lake.root = root / "demo" / "lake" / "raw"
-        lake.write("part-0.parquet", parquet(range(0, 10)))
-        lake.write("part-1.parquet", parquet(range(100, 105)))
+        seed(lake)
         return long_ttl(text)
 
     server = Lakegate(root, edit=edit)
-    yield server, LocalLake(server)
+    yield server, lake
     server.stop()
 
 
@@ -98,8 +106,7 @@ def on_s3(s3, tmp_path_factory):
             if path.is_file():
                 rel = path.relative_to(demo / "lake" / "raw").as_posix()
                 s3["client"].upload_file(str(path), buckets["raw"], f"lake/{rel}")
-        lake.write("part-0.parquet", parquet(range(0, 10)))
-        lake.write("part-1.parquet", parquet(range(100, 105)))
+        seed(lake)
         return long_ttl(s3_zones(text, s3["endpoint"], s3["keys"], buckets))
 
     server = Lakegate(root, edit=edit)
@@ -122,39 +129,37 @@ def count(server):
         return conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
 
 
+def agree(server, expected):
+    """A data read gives `expected`, and `count(*)` agrees with it."""
+    assert ids(server) == expected, "the data read sees the files as they are, not an error"
+    assert count(server) == len(expected), "the count agrees with the rows"
+
+
 def reset(server, files):
     """Both files as at the start, read once so every cache holds them. (Rewriting
     part-0 makes the first read notice the change and list the dataset again, so a
     part-1 deleted and written back by the test before is listed too.)"""
-    files.write("part-0.parquet", parquet(range(0, 10)))
-    files.write("part-1.parquet", parquet(range(100, 105)))
-    expected = list(range(0, 10)) + list(range(100, 105))
+    seed(files)
     # The first read after a reset may itself be the one that notices the change.
-    assert ids(server) == expected
-    assert count(server) == len(expected)
-    assert ids(server) == expected
+    agree(server, START)
+    assert ids(server) == START
 
 
 def test_a_file_rewritten_in_place_is_read_as_it_is_now(lake):
     server, files = lake
     reset(server, files)
     files.write("part-0.parquet", parquet(range(0, 25)))
-    expected = list(range(0, 25)) + list(range(100, 105))
-    assert ids(server) == expected, "the data read sees the new file, not an error"
-    assert count(server) == len(expected), "the count agrees with the rows"
+    agree(server, list(range(0, 25)) + list(range(100, 105)))
     # Same size, other contents: caught by the ETag / modification time, not the size.
     files.write("part-0.parquet", parquet(range(50, 75)))
-    expected = list(range(50, 75)) + list(range(100, 105))
-    assert ids(server) == expected
-    assert count(server) == len(expected)
+    agree(server, list(range(50, 75)) + list(range(100, 105)))
 
 
 def test_a_deleted_file_is_gone_from_rows_and_count(lake):
     server, files = lake
     reset(server, files)
     files.delete("part-1.parquet")
-    assert ids(server) == list(range(0, 10))
-    assert count(server) == 10
+    agree(server, list(range(0, 10)))
     files.write("part-1.parquet", parquet(range(100, 105)))
 
 
@@ -162,16 +167,14 @@ def test_an_added_file_appears_in_rows_and_count_together(lake):
     server, files = lake
     reset(server, files)
     files.write("part-2.parquet", parquet(range(200, 203)))
-    before = list(range(0, 10)) + list(range(100, 105))
+    before = START
     # Within the listing TTL the new file may not be listed yet: rows and count agree
     # either way, and a rewrite elsewhere in the dataset makes it appear.
     rows, n = ids(server), count(server)
     assert rows in (before, sorted(before + [200, 201, 202])) and n == len(rows)
     files.write("part-0.parquet", parquet(range(0, 10)))
     files.write("part-1.parquet", parquet(range(100, 106)))
-    after = list(range(0, 10)) + list(range(100, 106)) + [200, 201, 202]
-    assert ids(server) == after
-    assert count(server) == len(after)
+    agree(server, list(range(0, 10)) + list(range(100, 106)) + [200, 201, 202])
     files.delete("part-2.parquet")
 
 
@@ -187,9 +190,7 @@ def test_a_damaged_file_is_xx001_naming_the_table_and_the_server_serves_on(lake,
         assert "lake_changes" in str(e.value) and "part-0" not in str(e.value)
     # Mended by the pipeline's next run: read again, no restart.
     files.write("part-0.parquet", parquet(range(0, 12)))
-    expected = list(range(0, 12)) + list(range(100, 105))
-    assert ids(server) == expected
-    assert count(server) == len(expected)
+    agree(server, list(range(0, 12)) + list(range(100, 105)))
 
 
 def test_a_count_before_any_data_read_is_the_old_or_the_new(lake):
@@ -199,8 +200,7 @@ def test_a_count_before_any_data_read_is_the_old_or_the_new(lake):
     # Answered from cached statistics, the count may still be the old one; once a read has
     # seen the new file, never again.
     assert count(server) in (15, 30)
-    assert ids(server) == list(range(0, 10)) + list(range(100, 120))
-    assert count(server) == 30
+    agree(server, list(range(0, 10)) + list(range(100, 120)))
 
 
 def test_a_prepared_statement_whose_columns_changed_is_reprepared_by_pgjdbc(local, tmp_path):

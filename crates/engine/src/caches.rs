@@ -56,6 +56,8 @@ pub(crate) struct RuntimeCaches {
     pub listings: Arc<ListFilesCache>,
     metadata: Arc<FileMetadataCache>,
     statistics: Arc<FileStatisticsCache>,
+    /// Where every listing put in `listings` is recorded.
+    versions: ListedVersions,
 }
 
 impl RuntimeCaches {
@@ -66,9 +68,9 @@ impl RuntimeCaches {
         versions: &ListedVersions,
     ) -> Self {
         let listings = DefaultCache::new_with_ttl(memory.listing_cache, Some(listing_ttl));
-        let versions = versions.clone();
+        let recorded = versions.clone();
         let record: PutHook<TableScopedPath, CachedFileList> =
-            Box::new(move |key, listing| versions.record(&key.path, &listing.files));
+            Box::new(move |key, listing| recorded.record(&key.path, &listing.files));
         RuntimeCaches {
             listings: Counting::wrap(listings, "file_listing", lookups, Some(record)),
             metadata: Counting::wrap(
@@ -83,12 +85,15 @@ impl RuntimeCaches {
                 lookups,
                 None,
             ),
+            versions: versions.clone(),
         }
     }
 
     /// Forgets what the caches hold of one dataset folder: its listing, its files' footers
-    /// and statistics.
+    /// and statistics, and the versions its reads were held to, so the next scan lists and
+    /// reads it as it is now.
     pub fn forget(&self, dataset: &Path) {
+        self.versions.forget(dataset);
         let under = |path: &Path| path.prefix_match(dataset).is_some();
         for key in self.listings.list_entries().into_keys() {
             if under(&key.path) {

@@ -102,7 +102,7 @@ impl SchemaProvider for LakeCatalog {
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        let table = self.untyped(name).await?;
+        let table = self.unshaped(name).await?;
         Ok(table.map(|t| crate::catalog_shapes::shaped("pg_catalog", name, t)))
     }
 
@@ -112,7 +112,8 @@ impl SchemaProvider for LakeCatalog {
 }
 
 impl LakeCatalog {
-    async fn untyped(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+    /// The relation as its source computes it, before it is put in PostgreSQL 15's shape.
+    async fn unshaped(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         if name == STAT_ACTIVITY {
             return Ok(Some(Arc::clone(&self.activity) as Arc<dyn TableProvider>));
         }

@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use arrow_pg::datatypes::{PG_CHAR_KEY, PG_OID_ALIAS_KEY};
 use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray, new_null_array};
 use datafusion::arrow::compute::cast;
@@ -26,8 +27,9 @@ use datafusion::physical_plan::collect;
 
 use crate::computed::{Computed, Rows};
 
-/// The Arrow field metadata key naming a column's PostgreSQL type, which the pg front end
-/// describes the column with.
+/// The Arrow field metadata key naming a column's PostgreSQL type (`name`, `varchar`,
+/// `pg_node_tree`, `xid`, `cid`: the ones arrow-pg has no marker of its own for), which the
+/// pg front end describes the column with.
 pub const PG_TYPE: &str = "lakegate.pg_type";
 
 /// PostgreSQL 15's columns of each relation, `name:type` in order.
@@ -551,17 +553,18 @@ fn arrow_type(pg_type: &str) -> DataType {
 }
 
 /// `field` described with PostgreSQL's type where its values are that type's on the wire.
+/// `"char"` and `oid` with arrow-pg's own markers (which its encoder knows), the other types
+/// with [`PG_TYPE`].
 fn described(field: Field, pg_type: &str) -> Field {
-    let same_bytes = match field.data_type() {
-        DataType::Utf8 => matches!(pg_type, "name" | "char" | "varchar" | "pg_node_tree"),
-        DataType::Int32 => matches!(pg_type, "oid" | "xid" | "cid"),
-        _ => false,
+    let (key, value) = match (field.data_type(), pg_type) {
+        (DataType::Utf8, "char") => (PG_CHAR_KEY, "char"),
+        (DataType::Int32, "oid") => (PG_OID_ALIAS_KEY, "oid"),
+        (DataType::Utf8, "name" | "varchar" | "pg_node_tree")
+        | (DataType::Int32, "xid" | "cid") => (PG_TYPE, pg_type),
+        _ => return field,
     };
-    if !same_bytes {
-        return field;
-    }
     let mut metadata = field.metadata().clone();
-    metadata.insert(PG_TYPE.to_string(), pg_type.to_string());
+    metadata.insert(key.to_string(), value.to_string());
     field.with_metadata(metadata)
 }
 

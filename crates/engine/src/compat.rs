@@ -14,6 +14,8 @@ use datafusion::catalog::{TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, ScalarValue, plan_err};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::Expr;
+
+use crate::sql_functions::null_text;
 use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility, create_udf,
@@ -157,7 +159,7 @@ fn backslash_escapes(pattern: &str, escape: char) -> String {
 pub fn function_description_udfs() -> Vec<ScalarUDF> {
     ["pg_get_function_arguments", "pg_get_function_result"]
         .into_iter()
-        .map(|name| null_text_udf(name, vec![DataType::Int32]))
+        .map(|name| null_text(name, &[&[DataType::Int32]]))
         .collect()
 }
 
@@ -181,9 +183,9 @@ pub fn session_user_udf(username: &str) -> ScalarUDF {
 
 /// `pg_get_triggerdef(oid, pretty)` (psql's `\d`): no relation here has triggers.
 pub fn pg_get_triggerdef_udf() -> ScalarUDF {
-    null_text_udf(
+    null_text(
         "pg_get_triggerdef",
-        vec![DataType::Int32, DataType::Boolean],
+        &[&[DataType::Int32, DataType::Boolean]],
     )
 }
 
@@ -221,25 +223,9 @@ fn size_pretty(bytes: i64) -> String {
 
 /// `pg_get_serial_sequence(table, column)`: lake tables have no sequences.
 pub fn pg_get_serial_sequence_udf() -> ScalarUDF {
-    null_text_udf(
+    null_text(
         "pg_get_serial_sequence",
-        vec![DataType::Utf8, DataType::Utf8],
-    )
-}
-
-/// A function of `args` that is NULL text for every row.
-fn null_text_udf(name: &str, args: Vec<DataType>) -> ScalarUDF {
-    create_udf(
-        name,
-        args,
-        DataType::Utf8,
-        Volatility::Immutable,
-        Arc::new(|args: &[ColumnarValue]| {
-            let rows = ColumnarValue::values_to_arrays(args)?[0].len();
-            Ok(ColumnarValue::Array(
-                Arc::new(StringArray::new_null(rows)) as ArrayRef
-            ))
-        }),
+        &[&[DataType::Utf8, DataType::Utf8]],
     )
 }
 

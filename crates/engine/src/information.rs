@@ -51,7 +51,7 @@ impl SchemaProvider for InformationSchema {
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         let name = name.to_ascii_lowercase();
-        let table = self.untyped(&name).await?;
+        let table = self.unshaped(&name).await?;
         Ok(table.map(|t| crate::catalog_shapes::shaped("information_schema", &name, t)))
     }
 
@@ -61,7 +61,8 @@ impl SchemaProvider for InformationSchema {
 }
 
 impl InformationSchema {
-    async fn untyped(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+    /// The relation as its source computes it, before it is put in PostgreSQL 15's shape.
+    async fn unshaped(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         Ok(Some(match name {
             "columns" => match self.inner.table("columns").await? {
                 Some(base) => Arc::new(Computed(Columns::new(base))),

@@ -14,7 +14,7 @@ use datafusion::optimizer::analyzer::resolve_grouping_function::ResolveGroupingF
 use datafusion::optimizer::analyzer::type_coercion::TypeCoercion;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_pg_catalog::setup_pg_catalog;
-use lakegate_lake::{Lake, LakeSnapshot, LakeTable, ListedVersions, Sidecar, UnreadableTable};
+use lakegate_lake::{Lake, LakeSnapshot, LakeTable, Sidecar, UnreadableTable};
 use lakegate_policy::{Policy, Principal, TableRules};
 use tracing::error;
 
@@ -77,17 +77,13 @@ pub struct MemoryConfig {
 /// Forgets what the runtime's caches hold of one dataset, when a read found that one of its
 /// files is no longer the version its listing describes. Cheap to clone.
 #[derive(Clone)]
-pub struct DatasetCaches {
-    caches: Arc<RuntimeCaches>,
-    versions: ListedVersions,
-}
+pub struct DatasetCaches(Arc<RuntimeCaches>);
 
 impl DatasetCaches {
     /// Forgets the dataset folder's listing, its files' footers and statistics, and the
     /// versions its reads were held to: the next scan lists and reads it as it is now.
     pub fn forget(&self, dataset: &object_store::path::Path) {
-        self.versions.forget(dataset);
-        self.caches.forget(dataset);
+        self.0.forget(dataset);
     }
 }
 
@@ -95,7 +91,6 @@ impl DatasetCaches {
 pub struct Engine {
     runtime: Arc<RuntimeEnv>,
     caches: Arc<RuntimeCaches>,
-    versions: ListedVersions,
     lookups: CacheLookups,
     executor: Executor,
     config: EngineConfig,
@@ -133,7 +128,6 @@ impl Engine {
         Ok(Engine {
             runtime,
             caches,
-            versions: lake.versions().clone(),
             lookups,
             executor: Executor::dedicated(threads)?,
             config,
@@ -153,10 +147,7 @@ impl Engine {
 
     /// What forgets one dataset's cached listing, footers and statistics.
     pub fn dataset_caches(&self) -> DatasetCaches {
-        DatasetCaches {
-            caches: Arc::clone(&self.caches),
-            versions: self.versions.clone(),
-        }
+        DatasetCaches(Arc::clone(&self.caches))
     }
 
     /// Where every session's queries run.

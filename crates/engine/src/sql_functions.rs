@@ -24,49 +24,50 @@ use crate::zone::SessionZone;
 
 /// The functions of this module, to register in every session.
 pub fn udfs() -> Vec<ScalarUDF> {
-    let exact = |args: &[DataType]| TypeSignature::Exact(args.to_vec());
     vec![
         ScalarUDF::new_from_impl(Format::default()),
         regexp_split_to_array_udf(),
         constant(
             "pg_advisory_unlock_all",
-            &[exact(&[])],
+            &[&[]],
             ScalarValue::Utf8(Some(String::new())),
         ),
-        constant(
-            "pg_my_temp_schema",
-            &[exact(&[])],
-            ScalarValue::Int32(Some(0)),
-        ),
+        constant("pg_my_temp_schema", &[&[]], ScalarValue::Int32(Some(0))),
         constant(
             "pg_is_other_temp_schema",
-            &[exact(&[DataType::Int32])],
+            &[&[DataType::Int32]],
             ScalarValue::Boolean(Some(false)),
         ),
         // PostgreSQL's answer for a connection over a Unix socket; lakegate does not tell
         // clients its addresses.
-        constant("inet_server_addr", &[exact(&[])], ScalarValue::Utf8(None)),
-        constant(
+        null_text("inet_server_addr", &[&[]]),
+        null_text(
             "pg_get_viewdef",
-            &[
-                exact(&[DataType::Int32]),
-                exact(&[DataType::Int32, DataType::Boolean]),
-            ],
-            ScalarValue::Utf8(None),
+            &[&[DataType::Int32], &[DataType::Int32, DataType::Boolean]],
         ),
         AsyncScalarUDF::new(Arc::new(Sleep::default())).into_scalar_udf(),
         crate::casts::interval_mul_udf(),
     ]
 }
 
-/// A function taking any of `forms` whose every row is `value`.
-fn constant(name: &str, forms: &[TypeSignature], value: ScalarValue) -> ScalarUDF {
+/// A function taking any of `forms` (argument types) whose every row is `value`.
+pub(crate) fn constant(name: &str, forms: &[&[DataType]], value: ScalarValue) -> ScalarUDF {
+    let forms = forms
+        .iter()
+        .map(|args| TypeSignature::Exact(args.to_vec()))
+        .collect();
     ScalarUDF::new_from_impl(Constant {
         name: name.to_string(),
-        signature: Signature::one_of(forms.to_vec(), Volatility::Stable),
+        signature: Signature::one_of(forms, Volatility::Immutable),
         data_type: value.data_type(),
         value,
     })
+}
+
+/// A function taking any of `forms` that is NULL text for every row: what PostgreSQL
+/// answers for what no lake object has (a view's source, a trigger, a sequence).
+pub(crate) fn null_text(name: &str, forms: &[&[DataType]]) -> ScalarUDF {
+    constant(name, forms, ScalarValue::Utf8(None))
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]

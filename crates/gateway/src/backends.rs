@@ -74,24 +74,6 @@ pub struct BackendGuard {
 }
 
 impl BackendGuard {
-    /// A statement starts; the connection is idle again when the token is dropped (for
-    /// a query, once its last row is sent).
-    pub fn active(&self, query: &str) -> Running {
-        let now = Utc::now();
-        if let Some(b) = self.backends.lock().get_mut(&self.pid) {
-            b.state = "active";
-            b.query = query.to_string();
-            b.query_start = Some(now);
-            b.state_change = now;
-        }
-        Running {
-            backends: Arc::clone(&self.backends),
-            pid: self.pid,
-        }
-    }
-}
-
-impl BackendGuard {
     /// A cursor was declared on the connection (`pg_cursors`).
     pub fn cursor_opened(&self, name: &str, statement: &str, holdable: bool) {
         if let Some(b) = self.backends.lock().get_mut(&self.pid) {
@@ -109,6 +91,22 @@ impl BackendGuard {
         if let Some(b) = self.backends.lock().get_mut(&self.pid) {
             b.cursors
                 .retain(|c| name.is_some_and(|name| c.name != name));
+        }
+    }
+
+    /// A statement starts; the connection is idle again when the token is dropped (for
+    /// a query, once its last row is sent).
+    pub fn active(&self, query: &str) -> Running {
+        let now = Utc::now();
+        if let Some(b) = self.backends.lock().get_mut(&self.pid) {
+            b.state = "active";
+            b.query = query.to_string();
+            b.query_start = Some(now);
+            b.state_change = now;
+        }
+        Running {
+            backends: Arc::clone(&self.backends),
+            pid: self.pid,
         }
     }
 }

@@ -128,21 +128,8 @@ impl VisitorMut for FunctionsInFrom {
         } = factor
         {
             let function = name.to_string().to_ascii_lowercase();
-            let array = match function.as_str() {
-                "regexp_split_to_table" => Some("regexp_split_to_array"),
-                "string_to_table" => Some("string_to_array"),
-                _ => None,
-            };
-            if let Some(array) = array {
-                let call = format!(
-                    "{array}({})",
-                    args.args
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                if let Some(call) = parse_expr(&call) {
+            if let Some(array) = split_array(&function) {
+                if let Some(call) = parse_expr(&call_text(array, &args.args)) {
                     *factor = TableFactor::UNNEST {
                         alias: Some(column_alias(alias.take(), &function)),
                         array_exprs: vec![call],
@@ -186,22 +173,34 @@ fn column_alias(alias: Option<TableAlias>, function: &str) -> TableAlias {
     }
 }
 
+/// The array function whose `unnest` a splitting set-returning function is.
+fn split_array(function: &str) -> Option<&'static str> {
+    match function {
+        "regexp_split_to_table" => Some("regexp_split_to_array"),
+        "string_to_table" => Some("string_to_array"),
+        _ => None,
+    }
+}
+
+/// `function(args…)` as SQL text.
+fn call_text(function: &str, args: &[FunctionArg]) -> String {
+    let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+    format!("{function}({})", args.join(", "))
+}
+
 /// `regexp_split_to_table(s, p)` / `string_to_table(s, d)` in a select list: the `unnest`
 /// of the array function.
 fn split_to_table(expr: &mut Expr) {
     let Expr::Function(function) = expr else {
         return;
     };
-    let array = match function.name.to_string().to_ascii_lowercase().as_str() {
-        "regexp_split_to_table" => "regexp_split_to_array",
-        "string_to_table" => "string_to_array",
-        _ => return,
+    let Some(array) = split_array(&function.name.to_string().to_ascii_lowercase()) else {
+        return;
     };
     let FunctionArguments::List(list) = &function.args else {
         return;
     };
-    let args: Vec<String> = list.args.iter().map(ToString::to_string).collect();
-    if let Some(call) = parse_expr(&format!("unnest({array}({}))", args.join(", "))) {
+    if let Some(call) = parse_expr(&format!("unnest({})", call_text(array, &list.args))) {
         *expr = call;
     }
 }

@@ -109,9 +109,15 @@ impl Versioned {
         Versioned { inner, versions }
     }
 
-    /// A read conditional on the listed version, if there is one.
-    async fn get_listed(&self, location: &Path, mut options: GetOptions) -> Result<GetResult> {
-        let Some((dataset, listed)) = self.versions.expected(location) else {
+    /// A read conditional on `listed`, the dataset and version a listing gave the file
+    /// (none: read as it is).
+    async fn get_listed(
+        &self,
+        location: &Path,
+        mut options: GetOptions,
+        listed: Option<&(Path, ObjectMeta)>,
+    ) -> Result<GetResult> {
+        let Some((dataset, listed)) = listed else {
             return self.inner.get_opts(location, options).await;
         };
         let changed = || object_store::Error::Generic {
@@ -173,13 +179,15 @@ impl ObjectStore for Versioned {
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
-        self.get_listed(location, options).await
+        let listed = self.versions.expected(location);
+        self.get_listed(location, options, listed.as_ref()).await
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        if self.versions.expected(location).is_none() {
+        let Some(listed) = self.versions.expected(location) else {
             return self.inner.get_ranges(location, ranges).await;
-        }
+        };
+        let listed = &listed;
         // Each coalesced range a conditional read (a store's own `get_ranges` takes no
         // conditions).
         coalesce_ranges(
@@ -189,7 +197,9 @@ impl ObjectStore for Versioned {
                     range: Some(range.into()),
                     ..Default::default()
                 };
-                self.get_listed(location, options).await?.bytes().await
+                (self.get_listed(location, options, Some(listed)).await?)
+                    .bytes()
+                    .await
             },
             OBJECT_STORE_COALESCE_DEFAULT,
         )

@@ -79,10 +79,8 @@ pub fn fields(
 fn catalogue_type(name: &str, data_type: &DataType) -> Option<Type> {
     Some(match (name, data_type) {
         ("name", DataType::Utf8) => Type::NAME,
-        ("char", DataType::Utf8) => Type::CHAR,
         ("varchar", DataType::Utf8) => Type::VARCHAR,
         ("pg_node_tree", DataType::Utf8) => Type::PG_NODE_TREE,
-        ("oid", DataType::Int32) => Type::OID,
         ("xid", DataType::Int32) => Type::XID,
         ("cid", DataType::Int32) => Type::CID,
         _ => return None,
@@ -91,7 +89,7 @@ fn catalogue_type(name: &str, data_type: &DataType) -> Option<Type> {
 
 /// `numeric(p,s)`'s type modifier, `((p << 16) | s) + 4` (PostgreSQL's `make_numeric_typmod`);
 /// -1 for other types.
-pub fn numeric_typmod(data_type: &DataType) -> i32 {
+fn numeric_typmod(data_type: &DataType) -> i32 {
     match data_type {
         DataType::Decimal128(p, s) | DataType::Decimal256(p, s) if *s >= 0 => {
             ((i32::from(*p) << 16) | i32::from(*s)) + 4
