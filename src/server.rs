@@ -125,6 +125,7 @@ impl Server {
             PgServerConfig {
                 tls: tls.clone(),
                 allow_plaintext_loopback: config.server.allow_plaintext_loopback,
+                max_message_bytes: config.limits.max_message_bytes,
             },
         );
         let flight = FlightServer::new(
@@ -134,6 +135,7 @@ impl Server {
                 tls,
                 allow_plaintext_loopback: config.server.allow_plaintext_loopback,
                 options: flight_options(&config.flight),
+                max_message_bytes: config.limits.max_message_bytes,
             },
         );
         let http = bind(http_addr).await?;

@@ -97,6 +97,14 @@ def connect(host, port, user, password, tls=True):
     return Session(sock)
 
 
+def unauthenticated(host, port, user, tls=True):
+    """A Session that has sent its StartupMessage and was asked for a password, not yet
+    logged in."""
+    sock, outcome = _login(host, port, user, None, tls)
+    assert outcome == ("password", {}), outcome
+    return Session(sock)
+
+
 def _login(host, port, user, password, tls):
     sock = socket.create_connection((host, port), timeout=10)
     if tls:
@@ -113,6 +121,8 @@ def _login(host, port, user, password, tls):
     while True:
         kind, body = _read_message(sock)
         if kind == b"R" and struct.unpack("!I", body[:4])[0] == 3:
+            if password is None:
+                return sock, ("password", {})
             sock.sendall(_message(b"p", password.encode() + b"\x00"))
         elif kind == b"E":
             return sock, ("error", _fields(body))

@@ -2,6 +2,7 @@
 stops the work; PostgreSQL's spelling of values, time zones and templates."""
 
 import os
+import struct
 import threading
 import time
 
@@ -49,6 +50,44 @@ def test_a_flight_prepare_of_a_huge_parameter_number_is_resource_exhausted(lakeg
         with pytest.raises(Exception) as refused:
             client.info(command("CommandStatementQuery", field(1, sql)))
         assert code(refused.value) == "RESOURCE_EXHAUSTED", refused.value
+    assert client.query("SELECT 1 AS one").column(0).to_pylist() == [1]
+    assert lakegate.proc.poll() is None
+
+
+@pytest.mark.parametrize("logged_in", [True, False], ids=["logged in", "before login"])
+def test_a_message_past_the_limit_ends_that_connection_with_54000_before_it_is_buffered(
+        lakegate, logged_in):
+    """pgwire alone buffers a 1 GB message whole, even before the login."""
+    if logged_in:
+        session = rawpg.connect("127.0.0.1", lakegate.port, "token", token(lakegate, "engineer"))
+    else:
+        session = rawpg.unauthenticated("127.0.0.1", lakegate.port, "token")
+    # The header alone: the refusal must not wait for the body (pgwire alone would wait for
+    # the whole gigabyte, and the socket's timeout would end this test with no answer).
+    session.send(b"Q" + struct.pack("!I", (1 << 30) - 2))
+    answer = session.until_ready()
+    session.close()
+    errors_seen = [body for kind, body in answer if kind == b"E"]
+    assert [(e["S"], e["C"]) for e in errors_seen] == [("FATAL", "54000")], answer
+    limit = "16777216" if logged_in else "65535"
+    assert errors_seen[0]["M"] == f"message of 1073741822 bytes exceeds the limit of {limit} bytes"
+    with connect(lakegate) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert lakegate.proc.poll() is None
+
+
+def test_a_large_message_within_the_limit_is_served(lakegate):
+    """A query of several megabytes (a long IN list a BI tool inlined) is within the limit."""
+    with connect(lakegate) as conn:
+        text = "x" * (4 << 20)
+        assert conn.execute(f"SELECT length('{text}')").fetchone() == (4 << 20,)
+
+
+def test_a_flight_message_past_the_limit_is_resource_exhausted(lakegate):
+    client = FlightSql(lakegate.flight(), token(lakegate, "engineer"))
+    with pytest.raises(Exception) as refused:
+        client.query(f"SELECT length('{'x' * (17 << 20)}')")
+    assert code(refused.value) == "RESOURCE_EXHAUSTED", refused.value
     assert client.query("SELECT 1 AS one").column(0).to_pylist() == [1]
     assert lakegate.proc.poll() is None
 

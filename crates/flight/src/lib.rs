@@ -6,6 +6,7 @@
 //! nothing between calls.
 
 mod auth;
+mod bounds;
 mod error;
 mod keys;
 mod metadata;

@@ -25,6 +25,7 @@ use tonic::transport::server::{Connected, TcpConnectInfo};
 use tracing::{debug, info, warn};
 
 use crate::auth::AuthLayer;
+use crate::bounds::BoundsLayer;
 use crate::service::{FlightOptions, LakegateFlightSql};
 
 /// The first byte of every TLS connection (a handshake record).
@@ -33,8 +34,6 @@ const TLS_HANDSHAKE: u8 = 0x16;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Large enough for a token and the usual gRPC headers; larger header blocks are refused.
 const MAX_HEADER_LIST: u32 = 16 * 1024;
-/// Parameter batches and commands clients send.
-const MAX_DECODING: usize = 64 * 1024 * 1024;
 
 /// How the Flight SQL front end listens.
 pub struct FlightServerConfig {
@@ -43,6 +42,9 @@ pub struct FlightServerConfig {
     /// With TLS configured, also accept plaintext from loopback clients.
     pub allow_plaintext_loopback: bool,
     pub options: FlightOptions,
+    /// The largest gRPC message a client may send (a command, a parameter batch), in
+    /// bytes; tonic answers a larger one with `RESOURCE_EXHAUSTED`.
+    pub max_message_bytes: usize,
 }
 
 /// The Flight SQL front end, bound and ready to serve.
@@ -88,11 +90,15 @@ impl FlightServer {
             Arc::clone(&self.gateway),
             self.config.options,
         )))
-        .max_decoding_message_size(MAX_DECODING)
+        // `BoundsLayer` refuses a larger message first, with the code gRPC uses.
+        .max_decoding_message_size(self.config.max_message_bytes)
         .max_encoding_message_size(usize::MAX);
         let served = Server::builder()
             .http2_max_header_list_size(MAX_HEADER_LIST)
             .layer(AuthLayer::new(self.gateway))
+            .layer(BoundsLayer {
+                limit: self.config.max_message_bytes,
+            })
             .add_service(service)
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await;

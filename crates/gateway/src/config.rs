@@ -100,6 +100,11 @@ pub struct LimitsConfig {
     pub max_flight_streams: usize,
     /// Connections and streams one principal (token subject) may hold at once.
     pub max_per_principal: usize,
+    /// The largest message a client may send, in bytes: a Postgres-wire message (a query,
+    /// a Bind with its parameters) once logged in, or a Flight SQL gRPC message. Past it the
+    /// pg connection ends with `54000`, the Flight call with `RESOURCE_EXHAUSTED`, before
+    /// the message is buffered.
+    pub max_message_bytes: usize,
 }
 
 impl Default for LimitsConfig {
@@ -109,6 +114,7 @@ impl Default for LimitsConfig {
             max_pg_connections: 500,
             max_flight_streams: 500,
             max_per_principal: 50,
+            max_message_bytes: 16 * 1024 * 1024,
         }
     }
 }

@@ -14,6 +14,7 @@ mod colname;
 mod complexity;
 mod config;
 mod error;
+pub mod framing;
 mod gateway;
 pub mod identity;
 pub mod metrics;

@@ -11,6 +11,7 @@ mod cursor;
 mod encode;
 mod error;
 mod execute;
+mod framing;
 mod handler;
 mod params;
 mod server;

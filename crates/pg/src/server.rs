@@ -4,17 +4,29 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use futures::{SinkExt, StreamExt};
 use lakegate_gateway::Gateway;
 use pgwire::api::cancel::DefaultCancelHandler;
+use pgwire::api::{ClientInfo, PgWireConnectionState};
 use pgwire::api::{
     ConnectionManager, NoopHandler, PgWireServerHandlers, RandomPidSecretKeyGenerator,
 };
-use pgwire::tokio::process_socket;
-use tokio::net::TcpListener;
+use pgwire::error::{ErrorInfo, PgWireError};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use pgwire::tokio::server::{
+    PgWireMessageServerCodec, negotiate_tls, process_error, process_message,
+};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{Duration, sleep};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
+use tokio_util::codec::{Framed, FramedParts};
 use tracing::{debug, info, warn};
 
+use lakegate_gateway::framing::MessageTooLarge;
+
+use crate::framing::{BEFORE_LOGIN, Bounded};
 use crate::handler::QueryHandler;
 use crate::startup::JwtStartup;
 use crate::statement::StatementParser;
@@ -25,13 +37,20 @@ pub struct PgServerConfig {
     pub tls: Option<Arc<ServerConfig>>,
     /// Accept logins without TLS from loopback clients.
     pub allow_plaintext_loopback: bool,
+    /// The largest message a logged-in client may send, in bytes (`[limits]
+    /// max_message_bytes`); a larger one ends the connection with `54000`.
+    pub max_message_bytes: usize,
 }
+
+/// How long a client has from connecting to finishing its login (pgwire's own bound).
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The Postgres front end, bound and ready to serve.
 pub struct PgServer {
     listener: TcpListener,
     handlers: Arc<Handlers>,
     tls: Option<TlsAcceptor>,
+    max_message_bytes: usize,
 }
 
 struct Handlers {
@@ -83,6 +102,7 @@ impl PgServer {
             listener,
             handlers: Arc::new(handlers),
             tls: config.tls.map(TlsAcceptor::from),
+            max_message_bytes: config.max_message_bytes,
         }
     }
 
@@ -105,8 +125,9 @@ impl PgServer {
                     let _ = socket.set_nodelay(true);
                     let handlers = Arc::clone(&self.handlers);
                     let tls = self.tls.clone();
+                    let limit = self.max_message_bytes;
                     tokio::spawn(async move {
-                        if let Err(e) = process_socket(socket, tls, handlers).await {
+                        if let Err(e) = serve(socket, tls, &handlers, limit).await {
                             debug!(client = %addr, error = %e, "connection ended with an error");
                         }
                     });
@@ -115,4 +136,103 @@ impl PgServer {
             }
         }
     }
+}
+
+/// One connection, from TLS negotiation to its end: pgwire's `process_socket`, over a socket
+/// that bounds each message's size before buffering it (see `framing`).
+async fn serve(
+    socket: TcpStream,
+    tls: Option<TlsAcceptor>,
+    handlers: &Handlers,
+    max_message_bytes: usize,
+) -> std::io::Result<()> {
+    let startup_timeout = sleep(STARTUP_TIMEOUT);
+    tokio::pin!(startup_timeout);
+    let negotiated = tokio::select! {
+        _ = &mut startup_timeout => return Ok(()),
+        negotiated = negotiate_tls(socket, tls) => negotiated?,
+    };
+    // A direct TLS handshake with no TLS configured.
+    let Some(negotiated) = negotiated else {
+        return Ok(());
+    };
+    let parts = negotiated.into_parts();
+    let bounded = Bounded::new(parts.io, &parts.read_buf, BEFORE_LOGIN)?;
+    let mut rebuilt = FramedParts::new(bounded, parts.codec);
+    rebuilt.read_buf = parts.read_buf;
+    rebuilt.write_buf = parts.write_buf;
+    let mut socket = Framed::from_parts(rebuilt);
+
+    let mut logged_in = false;
+    loop {
+        let before_login = matches!(
+            socket.state(),
+            PgWireConnectionState::AwaitingStartup
+                | PgWireConnectionState::AuthenticationInProgress
+        );
+        if !before_login && !logged_in {
+            logged_in = true;
+            socket.get_mut().bounds.set_limit(max_message_bytes);
+        }
+        let next = if before_login {
+            tokio::select! {
+                _ = &mut startup_timeout => None,
+                next = socket.next() => next,
+            }
+        } else {
+            socket.next().await
+        };
+        let message = match next {
+            Some(Ok(message)) => message,
+            Some(Err(error)) => return refuse(&mut socket, error).await,
+            None => return Ok(()),
+        };
+        // The client is leaving; some (asyncpg) wait for the server to close the socket.
+        if matches!(message, PgWireFrontendMessage::Terminate(_)) {
+            return Ok(());
+        }
+        let extended = match socket.state() {
+            PgWireConnectionState::CopyInProgress(extended) => extended,
+            _ => message.is_extended_query(),
+        };
+        if let Err(error) = process_message(
+            message,
+            &mut socket,
+            Arc::clone(&handlers.startup),
+            Arc::clone(&handlers.query),
+            Arc::clone(&handlers.query),
+            Arc::new(NoopHandler),
+            Arc::clone(&handlers.cancel),
+        )
+        .await
+        {
+            process_error(&mut socket, error, extended).await?;
+        }
+    }
+}
+
+/// Ends a connection whose bytes could not be read as a message, telling the client why as
+/// PostgreSQL does (a `FATAL` error, then the socket closes): `54000` for a message past the
+/// limit, `08P01` for one that is malformed. An I/O failure just ends it.
+async fn refuse<S, C>(
+    socket: &mut Framed<S, PgWireMessageServerCodec<C>>,
+    error: PgWireError,
+) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let info = match &error {
+        PgWireError::IoError(io) => match MessageTooLarge::of(io) {
+            Some(too_large) => {
+                warn!(error = %too_large, "message refused");
+                ErrorInfo::new("FATAL".into(), "54000".into(), too_large.to_string())
+            }
+            None => return Ok(()),
+        },
+        _ => ErrorInfo::new("FATAL".into(), "08P01".into(), error.to_string()),
+    };
+    socket
+        .send(PgWireBackendMessage::ErrorResponse(info.into()))
+        .await?;
+    socket.close().await
 }
