@@ -13,7 +13,7 @@ use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
-use lakegate_gateway::Gateway;
+use lakegate_gateway::{Gateway, Protocol};
 use tokio::net::TcpListener;
 use tracing::warn;
 
@@ -121,7 +121,7 @@ fn admitted(app: &App, peer: &SocketAddr, headers: &HeaderMap) -> Result<(), (St
         .unwrap_or_default();
     let identity = match app
         .gateway
-        .login(token.trim(), "token", "http", &peer.to_string())
+        .login(token.trim(), "token", Protocol::Http, &peer.to_string())
     {
         Ok(identity) => identity,
         Err(e) => {

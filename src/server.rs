@@ -7,7 +7,7 @@ use lakegate_engine::{Engine, EngineConfig};
 use lakegate_flight::{FlightOptions, FlightServer, FlightServerConfig};
 use lakegate_gateway::arrow::ipc::CompressionType;
 use lakegate_gateway::arrow::ipc::writer::IpcWriteOptions;
-use lakegate_gateway::{AuditLog, Gateway, GatewayParts, TokenVerifier, load_tls};
+use lakegate_gateway::{AuditLog, Gateway, GatewayParts, LimitsConfig, TokenVerifier, load_tls};
 use lakegate_lake::Lake;
 use lakegate_pg::{PgServer, PgServerConfig};
 use tokio::net::TcpListener;
@@ -54,7 +54,7 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
         .map_err(|e| format!("binding {addr}: {e}"))
 }
 
-fn flight_options(section: &FlightSection) -> FlightOptions {
+fn flight_options(section: &FlightSection, limits: &LimitsConfig) -> FlightOptions {
     let ipc = IpcWriteOptions::default();
     let ipc = match section.compression {
         Compression::None => ipc,
@@ -67,6 +67,7 @@ fn flight_options(section: &FlightSection) -> FlightOptions {
     FlightOptions {
         ipc,
         ticket_ttl: std::time::Duration::from_secs(section.ticket_ttl_secs),
+        max_message_bytes: limits.max_message_bytes,
     }
 }
 
@@ -134,8 +135,7 @@ impl Server {
             FlightServerConfig {
                 tls,
                 allow_plaintext_loopback: config.server.allow_plaintext_loopback,
-                options: flight_options(&config.flight),
-                max_message_bytes: config.limits.max_message_bytes,
+                options: flight_options(&config.flight, &config.limits),
             },
         );
         let http = bind(http_addr).await?;

@@ -15,6 +15,8 @@ from flightsql import FlightSql, code, command, field
 from personas import token
 
 T = "parking_raw_zone.liberator_pcn_tickets"
+# The header of a Query message declaring a gigabyte.
+HUGE_QUERY_HEADER = b"Q" + struct.pack("!I", (1 << 30) - 2)
 
 
 def connect(lakegate, persona="engineer", **kw):
@@ -64,7 +66,7 @@ def test_a_message_past_the_limit_ends_that_connection_with_54000_before_it_is_b
         session = rawpg.unauthenticated("127.0.0.1", lakegate.port, "token")
     # The header alone: the refusal must not wait for the body (pgwire alone would wait for
     # the whole gigabyte, and the socket's timeout would end this test with no answer).
-    session.send(b"Q" + struct.pack("!I", (1 << 30) - 2))
+    session.send(HUGE_QUERY_HEADER)
     answer = session.until_ready()
     session.close()
     errors_seen = [body for kind, body in answer if kind == b"E"]
@@ -74,6 +76,70 @@ def test_a_message_past_the_limit_ends_that_connection_with_54000_before_it_is_b
     with connect(lakegate) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
     assert lakegate.proc.poll() is None
+
+
+def startup_message(user="token", trailing=b""):
+    params = b"user\x00" + user.encode() + b"\x00database\x00lake\x00\x00" + trailing
+    body = struct.pack("!I", 196608) + params
+    return struct.pack("!I", len(body) + 4) + body
+
+
+def tls_socket(lakegate, early=b""):
+    """A socket to the pg port after SSLRequest and the TLS handshake; `early` is sent in
+    the clear right after the SSLRequest, before the handshake."""
+    import socket
+    import ssl
+    sock = socket.create_connection(("127.0.0.1", lakegate.port), timeout=10)
+    sock.sendall(struct.pack("!II", 8, 80877103) + early)
+    assert sock.recv(1) == b"S"
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context.wrap_socket(sock)
+
+
+def fatal_of(session):
+    errors_seen = [body for kind, body in session.until_ready() if kind == b"E"]
+    session.close()
+    assert len(errors_seen) == 1 and errors_seen[0]["S"] == "FATAL", errors_seen
+    return errors_seen[0]["C"], errors_seen[0]["M"]
+
+
+def test_a_length_word_that_disagrees_with_the_message_is_08p01(lakegate):
+    """pgwire reads a StartupMessage to its last parameter and a Sync with no body, whatever
+    their length words say: bytes hidden after them (a gigabyte Query's header) must not
+    slip past the size bound."""
+    sock = tls_socket(lakegate)
+    sock.sendall(startup_message(trailing=HUGE_QUERY_HEADER))
+    assert fatal_of(rawpg.Session(sock)) == ("08P01", "invalid message length")
+
+    session = rawpg.connect("127.0.0.1", lakegate.port, "token", token(lakegate, "engineer"))
+    session.send(b"S" + struct.pack("!I", 9) + HUGE_QUERY_HEADER)
+    assert fatal_of(session) == ("08P01", "invalid message length")
+    assert lakegate.proc.poll() is None
+
+
+def test_a_failed_login_ends_the_connection(lakegate):
+    """After a refused token nothing more is read (pgwire alone would read on with the
+    logged-in limits)."""
+    sock, outcome = rawpg._login("127.0.0.1", lakegate.port, "token", "not-a-token", True)
+    assert outcome[0] == "error" and outcome[1]["S"] == "FATAL", outcome
+    kinds = []
+    try:
+        sock.sendall(rawpg.query("SELECT 1"))
+        while True:
+            kinds.append(rawpg._read_message(sock)[0])
+    except (ConnectionError, OSError):
+        pass  # the server closed the connection, as it should
+    # pgwire ends a FATAL error with ReadyForQuery; nothing answers the query.
+    assert set(kinds) <= {b"Z"}, kinds
+
+
+def test_bytes_sent_in_the_clear_before_the_tls_handshake_are_refused(lakegate):
+    """CVE-2021-23214: what a man in the middle injects after the SSLRequest must not be
+    read as if it came over TLS."""
+    sock = tls_socket(lakegate, early=startup_message())
+    assert fatal_of(rawpg.Session(sock)) == ("08P01", "received unencrypted data after SSL request")
 
 
 def test_a_large_message_within_the_limit_is_served(lakegate):
@@ -88,6 +154,7 @@ def test_a_flight_message_past_the_limit_is_resource_exhausted(lakegate):
     with pytest.raises(Exception) as refused:
         client.query(f"SELECT length('{'x' * (17 << 20)}')")
     assert code(refused.value) == "RESOURCE_EXHAUSTED", refused.value
+    assert "exceeds the limit of 16777216 bytes" in str(refused.value)
     assert client.query("SELECT 1 AS one").column(0).to_pylist() == [1]
     assert lakegate.proc.poll() is None
 

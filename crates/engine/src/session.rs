@@ -4,47 +4,24 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use datafusion::arrow::datatypes::Schema;
-use datafusion::catalog::information_schema::INFORMATION_SCHEMA;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionStateBuilder;
-use datafusion::optimizer::analyzer::resolve_grouping_function::ResolveGroupingFunction;
-use datafusion::optimizer::analyzer::type_coercion::TypeCoercion;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use datafusion_pg_catalog::setup_pg_catalog;
-use lakegate_lake::{Lake, LakeSnapshot, LakeTable, Sidecar, UnreadableTable};
+use lakegate_lake::{Lake, LakeSnapshot, LakeTable, UnreadableTable};
+use lakegate_pgcompat::{Activity, SessionFacts, Visible};
 use lakegate_policy::{Policy, Principal, TableRules};
 use tracing::error;
 
-use crate::activity::{Activity, StatActivity};
-use crate::bounds::bounded_udfs;
 use crate::caches::{CacheLookups, RuntimeCaches};
-use crate::casts::{PostgresCasts, PostgresIntegers};
-use crate::catalog::LakeCatalog;
 use crate::claims::claim_udf;
-use crate::comments::{Comments, TableComments};
-use crate::compat::{
-    PartitionAncestors, function_description_udfs, is_visible_udfs, json_build_object_udf,
-    like_escape_udf, pg_expandarray_udf, pg_get_serial_sequence_udf, pg_get_triggerdef_udf,
-    pg_size_pretty_udf, pg_subscripts_udf, privilege_udfs, session_user_udf, to_regtype_udf,
-};
 use crate::compile::{CompileError, compile};
 use crate::cooperative::CooperativeOperators;
-use crate::dictionary::{self, Visible, dictionary};
-use crate::division::division_udf;
 use crate::error::EngineError;
 use crate::executor::Executor;
-use crate::extract::extract_udfs;
-use crate::formatting::formatting_udfs;
-use crate::information::InformationSchema;
-use crate::keys::Keys;
 use crate::mask::HashKey;
-use crate::roles::PrincipalRole;
 use crate::secure::SecureTable;
-use crate::version::version_udf;
-use crate::zone::SessionZone;
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -174,7 +151,6 @@ impl Engine {
             .ok_or_else(|| EngineError::PgCatalog("default catalog missing".to_string()))?;
         let mut schemas: BTreeMap<String, Arc<MemorySchemaProvider>> = BTreeMap::new();
         let mut applied = BTreeMap::new();
-        let mut comments = Comments::new();
         let mut visible = Vec::new();
         for table in &snapshot.tables {
             let qualified = table.qualified_name();
@@ -184,12 +160,6 @@ impl Engine {
                 continue;
             };
             let provider = self.secure(table, &rules, principal);
-            if let Some(sidecar) = &table.sidecar {
-                comments.insert(
-                    (table.schema.clone(), table.name.clone()),
-                    table_comments(sidecar, &provider.schema()),
-                );
-            }
             visible.push(Visible {
                 table,
                 columns: provider.schema(),
@@ -204,71 +174,13 @@ impl Engine {
         for (name, schema) in schemas {
             catalog.register_schema(&name, schema)?;
         }
-        let keys = Arc::new(Keys::new(&visible));
-        catalog.register_schema(dictionary::SCHEMA, dictionary(&visible, &keys)?)?;
-        let catalogs = Arc::clone(ctx.state().catalog_list());
-        let information =
-            InformationSchema::new(catalogs, Arc::clone(&keys), &self.config.database);
-        catalog.register_schema(INFORMATION_SCHEMA, Arc::new(information))?;
-        let role = PrincipalRole {
+        let facts = SessionFacts {
+            database: self.config.database.clone(),
             username: principal.username.clone(),
+            subject: principal.subject.clone(),
+            activity,
         };
-        setup_pg_catalog(&ctx, &self.config.database, role)
-            .map_err(|e| EngineError::PgCatalog(e.to_string()))?;
-        if let Some(pg_catalog) = catalog.schema("pg_catalog") {
-            catalog.register_schema(
-                "pg_catalog",
-                Arc::new(LakeCatalog::new(
-                    pg_catalog,
-                    comments,
-                    Arc::clone(&keys),
-                    StatActivity {
-                        activity,
-                        subject: principal.subject.clone(),
-                        database: self.config.database.clone(),
-                    },
-                )),
-            )?;
-        }
-        for udf in keys.udfs() {
-            ctx.register_udf(udf);
-        }
-        ctx.register_udf(version_udf());
-        for udf in crate::sql_functions::udfs() {
-            ctx.register_udf(udf);
-        }
-        for udf in formatting_udfs(&SessionZone::default())
-            .into_iter()
-            .chain(bounded_udfs())
-            .chain(extract_udfs())
-            .chain([division_udf()])
-        {
-            ctx.register_udf(udf);
-        }
-        ctx.register_udf(to_regtype_udf());
-        ctx.register_udf(like_escape_udf());
-        ctx.register_udf(json_build_object_udf());
-        ctx.register_udf(pg_get_serial_sequence_udf());
-        ctx.register_udf(pg_size_pretty_udf());
-        ctx.register_udf(pg_expandarray_udf());
-        ctx.register_udf(crate::settings::current_setting_udf());
-        ctx.register_udf(crate::settings::set_config_udf());
-        ctx.register_udf(session_user_udf(&principal.username));
-        ctx.register_udf(pg_get_triggerdef_udf());
-        ctx.register_udtf("pg_partition_ancestors", Arc::new(PartitionAncestors));
-        ctx.register_udf(pg_subscripts_udf());
-        // Lake tables have no heap or index files; sized as pg_relation_size sizes them.
-        ctx.register_udf(
-            datafusion_pg_catalog::pg_catalog::create_pg_relation_size_udf()
-                .with_aliases(["pg_table_size", "pg_indexes_size"]),
-        );
-        for udf in is_visible_udfs()
-            .into_iter()
-            .chain(function_description_udfs())
-            .chain(privilege_udfs())
-        {
-            ctx.register_udf(udf);
-        }
+        lakegate_pgcompat::install(&ctx, &catalog, &facts, &visible)?;
         Ok((ctx, applied))
     }
 
@@ -324,12 +236,11 @@ impl Engine {
     }
 
     fn empty_session(&self) -> SessionContext {
-        let mut config = SessionConfig::new()
-            .with_default_catalog_and_schema(&self.config.database, PUBLIC)
-            .with_create_default_catalog_and_schema(true)
-            // Our own `information_schema` (with PostgreSQL's type names and the lake's
-            // keys) is registered in each session instead.
-            .with_information_schema(false);
+        let mut config = lakegate_pgcompat::configure(
+            SessionConfig::new()
+                .with_default_catalog_and_schema(&self.config.database, PUBLIC)
+                .with_create_default_catalog_and_schema(true),
+        );
         if self.config.target_partitions > 0 {
             config = config.with_target_partitions(self.config.target_partitions);
         }
@@ -340,21 +251,11 @@ impl Engine {
         // (on 2 cores, DataFusion alone runs TPC-H Q7 and Q18 in 0.65–0.75 of the time).
         optimizer.hash_join_single_partition_threshold = 64 << 20;
         optimizer.hash_join_single_partition_threshold_rows = 4 << 20;
-        // In PostgreSQL a literal with a decimal point is `numeric`, never a float:
-        // `0.1 + 0.2 = 0.3` holds, and BI tools' inlined filter values compare exactly.
-        config.options_mut().sql_parser.parse_float_as_decimal = true;
         let state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(Arc::clone(&self.runtime))
             .with_default_features()
-            // PostgreSQL's literal types before DataFusion's own rules (grouping functions,
-            // type coercion); PostgreSQL's casts after them, when every cast is in place.
-            .with_analyzer_rules(vec![
-                Arc::new(PostgresIntegers),
-                Arc::new(ResolveGroupingFunction::new()),
-                Arc::new(TypeCoercion::new()),
-                Arc::new(PostgresCasts),
-            ])
+            .with_analyzer_rules(lakegate_pgcompat::analyzer_rules())
             .with_physical_optimizer_rule(Arc::new(CooperativeOperators))
             .build();
         SessionContext::new_with_state(state)
@@ -394,21 +295,4 @@ fn principal_with_every_claim(rules: &TableRules) -> Principal {
 fn sees_some_rows(rules: &TableRules) -> bool {
     !rules.restricts.is_empty()
         || (!rules.grants.is_empty() && rules.grants.iter().all(|g| g.row_filter.is_some()))
-}
-
-/// A table's comments from its catalogue entry, for the columns the principal sees.
-fn table_comments(sidecar: &Sidecar, visible: &Schema) -> TableComments {
-    let columns = visible
-        .fields()
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| {
-            let text = sidecar.columns.get(f.name())?.description.clone()?;
-            Some((i32::try_from(i + 1).ok()?, text))
-        })
-        .collect();
-    TableComments {
-        table: sidecar.description.clone(),
-        columns,
-    }
 }

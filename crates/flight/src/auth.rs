@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use futures::future::{BoxFuture, FutureExt};
 use http::{HeaderMap, Request, Response};
+use lakegate_gateway::Protocol;
 use lakegate_gateway::{AuthError, Gateway, Identity};
 use moka::sync::Cache;
 use sha2::{Digest, Sha256};
@@ -77,7 +78,7 @@ impl AuthLayer {
             self.verified.invalidate(&key);
         }
         self.gateway.metrics().cache("tokens", false);
-        let identity = self.gateway.login(token, user, "flight", client)?;
+        let identity = self.gateway.login(token, user, Protocol::Flight, client)?;
         self.verified.insert(key, identity.clone());
         Ok(identity)
     }

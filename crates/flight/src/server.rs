@@ -42,9 +42,6 @@ pub struct FlightServerConfig {
     /// With TLS configured, also accept plaintext from loopback clients.
     pub allow_plaintext_loopback: bool,
     pub options: FlightOptions,
-    /// The largest gRPC message a client may send (a command, a parameter batch), in
-    /// bytes; tonic answers a larger one with `RESOURCE_EXHAUSTED`.
-    pub max_message_bytes: usize,
 }
 
 /// The Flight SQL front end, bound and ready to serve.
@@ -86,19 +83,18 @@ impl FlightServer {
             sender,
         ));
         let incoming = stream::poll_fn(move |cx| receiver.poll_recv(cx));
+        let limit = self.config.options.max_message_bytes;
         let service = FlightServiceServer::new(WithGetSchema(LakegateFlightSql::new(
             Arc::clone(&self.gateway),
             self.config.options,
         )))
         // `BoundsLayer` refuses a larger message first, with the code gRPC uses.
-        .max_decoding_message_size(self.config.max_message_bytes)
+        .max_decoding_message_size(limit)
         .max_encoding_message_size(usize::MAX);
         let served = Server::builder()
             .http2_max_header_list_size(MAX_HEADER_LIST)
             .layer(AuthLayer::new(self.gateway))
-            .layer(BoundsLayer {
-                limit: self.config.max_message_bytes,
-            })
+            .layer(BoundsLayer { limit })
             .add_service(service)
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await;

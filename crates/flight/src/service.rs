@@ -28,6 +28,7 @@ use arrow_flight::{
 use chrono::Utc;
 use futures::stream::{self, BoxStream};
 use futures::{Stream, StreamExt, TryStreamExt};
+use lakegate_gateway::Protocol;
 use lakegate_gateway::arrow::array::{RecordBatch, StringArray};
 use lakegate_gateway::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use lakegate_gateway::arrow::ipc::writer::IpcWriteOptions;
@@ -57,6 +58,9 @@ pub struct FlightOptions {
     pub ipc: IpcWriteOptions,
     /// How long a ticket or prepared handle stays valid (never longer than the token).
     pub ticket_ttl: Duration,
+    /// The largest gRPC message a client may send (a command, a parameter batch), and the
+    /// most parameter data one `DoPut` may bind, in bytes (`[limits] max_message_bytes`).
+    pub max_message_bytes: usize,
 }
 
 /// The Flight SQL service over the gateway.
@@ -102,7 +106,7 @@ impl LakegateFlightSql {
     fn audit(&self, caller: &Authenticated, sql: &str) -> AuditEntry {
         self.gateway.audit(
             Caller {
-                protocol: "flight",
+                protocol: Protocol::Flight,
                 client: caller.client.clone(),
                 principal: caller.identity.principal.clone(),
             },
@@ -174,7 +178,7 @@ impl LakegateFlightSql {
         let subject = &caller.identity.principal.subject;
         let admitted = self
             .gateway
-            .admit("flight", subject)
+            .admit(Protocol::Flight, subject)
             .map_err(|e| query_status(&e, None))?;
         let audit = self.audit(caller, &statement.sql);
         let id = audit.id().to_string();
@@ -535,11 +539,23 @@ impl FlightSqlService for LakegateFlightSql {
         let caller = caller(&request)?;
         let mut statement = self.open(Kind::Prepared, &query.prepared_statement_handle, &caller)?;
         let data = request.into_inner().map_err(FlightError::from);
-        let batches: Vec<RecordBatch> =
-            arrow_flight::decode::FlightRecordBatchStream::new_from_flight_data(data)
-                .try_collect()
-                .await
-                .map_err(|e| Status::invalid_argument(format!("bound parameters: {e}")))?;
+        let mut decoded = arrow_flight::decode::FlightRecordBatchStream::new_from_flight_data(data);
+        let (mut batches, mut bytes) = (Vec::new(), 0);
+        while let Some(batch) = decoded.next().await {
+            let batch = batch.map_err(|e| match e {
+                // A message past the limit keeps its RESOURCE_EXHAUSTED.
+                FlightError::Tonic(status) => *status,
+                e => Status::invalid_argument(format!("bound parameters: {e}")),
+            })?;
+            bytes += batch.get_array_memory_size();
+            if bytes > self.options.max_message_bytes {
+                return Err(Status::resource_exhausted(format!(
+                    "bound parameters of more than {} bytes",
+                    self.options.max_message_bytes
+                )));
+            }
+            batches.push(batch);
+        }
         statement.params = params::encode(&batches).map_err(|e| query_status(&e, None))?;
         Ok(DoPutPreparedStatementResult {
             prepared_statement_handle: Some(self.seal(Kind::Prepared, &statement, &caller).into()),

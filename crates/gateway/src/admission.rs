@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::config::LimitsConfig;
 use crate::error::QueryError;
 use crate::metrics::{ConnectionGauge, Metrics};
+use crate::protocol::Protocol;
 
 /// Counts what each protocol and each principal holds open.
 #[derive(Debug)]
@@ -17,7 +18,7 @@ pub struct Admission {
 
 #[derive(Debug, Default)]
 struct Open {
-    by_protocol: HashMap<&'static str, usize>,
+    by_protocol: HashMap<Protocol, usize>,
     by_subject: HashMap<String, usize>,
 }
 
@@ -34,22 +35,24 @@ impl Admission {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn protocol_limit(&self, protocol: &str) -> usize {
+    fn protocol_limit(&self, protocol: Protocol) -> usize {
         match protocol {
-            "pg" => self.limits.max_pg_connections,
-            _ => self.limits.max_flight_streams,
+            Protocol::Postgres => self.limits.max_pg_connections,
+            Protocol::Flight => self.limits.max_flight_streams,
+            // Administrative calls hold no connection; nothing admits them.
+            Protocol::Http => usize::MAX,
         }
     }
 
-    /// Admits one more connection (`pg`) or stream (`flight`) of `subject`, held until
+    /// Admits one more connection (Postgres) or result stream (Flight) of `subject`, held until
     /// the returned guard is dropped; refused when either limit is reached.
     pub fn admit(
         self: &Arc<Self>,
-        protocol: &'static str,
+        protocol: Protocol,
         subject: &str,
     ) -> Result<Admitted, QueryError> {
         let mut open = self.lock();
-        let of_protocol = open.by_protocol.get(protocol).copied().unwrap_or(0);
+        let of_protocol = open.by_protocol.get(&protocol).copied().unwrap_or(0);
         let of_subject = open.by_subject.get(subject).copied().unwrap_or(0);
         let refused = if of_protocol >= self.protocol_limit(protocol) {
             Some((
@@ -80,7 +83,7 @@ impl Admission {
 #[derive(Debug)]
 pub struct Admitted {
     admission: Arc<Admission>,
-    protocol: &'static str,
+    protocol: Protocol,
     subject: String,
     _gauge: ConnectionGauge,
 }
@@ -88,7 +91,7 @@ pub struct Admitted {
 impl Drop for Admitted {
     fn drop(&mut self) {
         let mut open = self.admission.lock();
-        if let Some(n) = open.by_protocol.get_mut(self.protocol) {
+        if let Some(n) = open.by_protocol.get_mut(&self.protocol) {
             *n = n.saturating_sub(1);
         }
         if let Some(n) = open.by_subject.get_mut(&self.subject) {
@@ -121,22 +124,22 @@ mod tests {
     #[test]
     fn refuses_past_the_principal_limit_and_admits_again_after_a_close() {
         let a = admission(10, 2);
-        let first = a.admit("pg", "ada").unwrap();
-        let _second = a.admit("flight", "ada").unwrap();
+        let first = a.admit(Protocol::Postgres, "ada").unwrap();
+        let _second = a.admit(Protocol::Flight, "ada").unwrap();
         assert!(matches!(
-            a.admit("pg", "ada"),
+            a.admit(Protocol::Postgres, "ada"),
             Err(QueryError::TooManyConnections(_))
         ));
-        assert!(a.admit("pg", "bob").is_ok());
+        assert!(a.admit(Protocol::Postgres, "bob").is_ok());
         drop(first);
-        assert!(a.admit("pg", "ada").is_ok());
+        assert!(a.admit(Protocol::Postgres, "ada").is_ok());
     }
 
     #[test]
     fn refuses_past_the_protocol_limit_whoever_asks() {
         let a = admission(1, 10);
-        let _held = a.admit("pg", "ada").unwrap();
-        assert!(a.admit("pg", "bob").is_err());
-        assert!(a.admit("flight", "bob").is_ok());
+        let _held = a.admit(Protocol::Postgres, "ada").unwrap();
+        assert!(a.admit(Protocol::Postgres, "bob").is_err());
+        assert!(a.admit(Protocol::Flight, "bob").is_ok());
     }
 }

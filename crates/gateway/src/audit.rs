@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::error::{AuthError, QueryError};
 use crate::metrics::{BytesSent, Metrics};
+use crate::protocol::Protocol;
 
 /// Where audit lines go.
 pub struct AuditLog {
@@ -49,7 +50,7 @@ impl AuditLog {
     /// A login attempt and its outcome.
     pub fn login(
         &self,
-        protocol: &str,
+        protocol: Protocol,
         client: &str,
         user: &str,
         result: Result<&Principal, &AuthError>,
@@ -59,7 +60,7 @@ impl AuditLog {
             Err(e) => ("denied", None, Some(e.to_string())),
         };
         self.write(json!({
-            "event": "login", "protocol": protocol, "client": client, "user": user,
+            "event": "login", "protocol": protocol.as_str(), "client": client, "user": user,
             "subject": subject, "outcome": outcome, "reason": reason,
         }));
     }
@@ -84,7 +85,7 @@ impl AuditLog {
 /// Who ran a statement, from where.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub protocol: &'static str,
+    pub protocol: Protocol,
     pub client: String,
     pub principal: Principal,
 }
@@ -235,7 +236,7 @@ impl AuditEntry {
             "query_id": self.id,
             "started": self.started.to_rfc3339(),
             "elapsed_ms": elapsed,
-            "protocol": self.caller.protocol,
+            "protocol": self.caller.protocol.as_str(),
             "client": self.caller.client,
             "subject": principal.subject,
             "claims": claims,

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
-use lakegate_engine::{Activity, Backend, OpenCursor};
+use lakegate_pgcompat::{Activity, Backend, OpenCursor};
 
 use crate::Identity;
 

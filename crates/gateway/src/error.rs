@@ -157,15 +157,15 @@ impl QueryError {
                         tables: named(tables),
                     };
                 }
-                if let Some(value) = e.downcast_ref::<lakegate_engine::ValueError>() {
+                if let Some(value) = e.downcast_ref::<lakegate_pgcompat::ValueError>() {
                     return match value {
-                        lakegate_engine::ValueError::InvalidDatetimeFormat(m) => {
+                        lakegate_pgcompat::ValueError::InvalidDatetimeFormat(m) => {
                             QueryError::InvalidDatetimeFormat(m.clone())
                         }
-                        lakegate_engine::ValueError::LimitExceeded(m) => {
+                        lakegate_pgcompat::ValueError::LimitExceeded(m) => {
                             QueryError::LimitExceeded(m.clone())
                         }
-                        lakegate_engine::ValueError::InvalidParameter(m) => {
+                        lakegate_pgcompat::ValueError::InvalidParameter(m) => {
                             QueryError::InvalidArgument(m.clone())
                         }
                     };

@@ -5,6 +5,7 @@
 //! (tonic checks its own limit, but answers `OUT_OF_RANGE`, where gRPC's own implementations
 //! answer `RESOURCE_EXHAUSTED`).
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 
@@ -73,6 +74,10 @@ pub struct MessageBounds {
     /// The length word being read, big-endian.
     length: [u8; 4],
     limit: usize,
+    /// Bytes followed.
+    offset: u64,
+    /// Where each message followed but not yet decoded ends (Postgres only).
+    ends: VecDeque<u64>,
 }
 
 impl MessageBounds {
@@ -86,6 +91,8 @@ impl MessageBounds {
             },
             length: [0; 4],
             limit,
+            offset: 0,
+            ends: VecDeque::new(),
         }
     }
 
@@ -100,42 +107,65 @@ impl MessageBounds {
     /// [`MessageTooLarge`] as soon as a length word past the limit is complete.
     pub fn follow(&mut self, mut bytes: &[u8]) -> Result<(), MessageTooLarge> {
         while let Some((&byte, rest)) = bytes.split_first() {
-            match self.position {
-                Position::Body { left } => {
-                    let skipped = left.min(bytes.len());
-                    bytes = &bytes[skipped..];
-                    self.position = match left - skipped {
-                        0 => Position::Header { have: 0 },
-                        left => Position::Body { left },
-                    };
-                    continue;
+            if let Position::Body { left } = self.position {
+                let skipped = left.min(bytes.len());
+                bytes = &bytes[skipped..];
+                self.offset += skipped as u64;
+                self.position = match left - skipped {
+                    0 => self.ended(),
+                    left => Position::Body { left },
+                };
+                continue;
+            }
+            self.offset += 1;
+            self.position = match self.position {
+                Position::StartupLength { have: 3 } | Position::Header { have: 4 } => {
+                    self.length[3] = byte;
+                    self.body()?
                 }
                 Position::StartupLength { have } => {
                     self.length[have] = byte;
-                    self.position = if have == 3 {
-                        self.body()?
-                    } else {
-                        Position::StartupLength { have: have + 1 }
-                    };
+                    Position::StartupLength { have: have + 1 }
                 }
                 // The type byte is pgwire's to judge.
-                Position::Header { have: 0 } => self.position = Position::Header { have: 1 },
+                Position::Header { have: 0 } => Position::Header { have: 1 },
                 Position::Header { have } => {
                     self.length[have - 1] = byte;
-                    self.position = if have == 4 {
-                        self.body()?
-                    } else {
-                        Position::Header { have: have + 1 }
-                    };
+                    Position::Header { have: have + 1 }
                 }
-            }
+                // Skipped above.
+                Position::Body { .. } => self.position,
+            };
             bytes = rest;
         }
         Ok(())
     }
 
+    /// Whether a decoder that has taken `consumed` bytes of the stream in all stopped
+    /// exactly at the end of the next message, as it must. pgwire reads some messages by
+    /// their contents rather than their length word (a `Sync` reads no body, a `Query` reads
+    /// to its first zero byte), so a client could declare one length to this bound and have
+    /// pgwire read another; each decoded message is checked here. (PostgreSQL frames
+    /// every message by its length word.) Only for [`Framing::Postgres`].
+    pub fn decoded_to(&mut self, consumed: u64) -> bool {
+        self.ends.pop_front() == Some(consumed)
+    }
+
+    /// Bytes followed so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The position after a message's last byte, recorded for [`Self::decoded_to`].
+    fn ended(&mut self) -> Position {
+        if self.framing == Framing::Postgres {
+            self.ends.push_back(self.offset);
+        }
+        Position::Header { have: 0 }
+    }
+
     /// The body after a complete length word, or the refusal.
-    fn body(&self) -> Result<Position, MessageTooLarge> {
+    fn body(&mut self) -> Result<Position, MessageTooLarge> {
         let declared = u32::from_be_bytes(self.length) as usize;
         if declared > self.limit {
             return Err(MessageTooLarge {
@@ -149,7 +179,7 @@ impl MessageBounds {
             Framing::Grpc => declared,
         };
         Ok(match body {
-            0 => Position::Header { have: 0 },
+            0 => self.ended(),
             left => Position::Body { left },
         })
     }
@@ -222,6 +252,24 @@ mod tests {
         bounds.set_limit(1 << 20);
         bounds.follow(&message(b'Q', 100_000)).unwrap();
         assert_eq!(bounds.position, Position::Header { have: 0 });
+    }
+
+    #[test]
+    fn each_decoded_message_must_end_where_its_length_word_says() {
+        let mut bounds = MessageBounds::new(Framing::Postgres, 1000);
+        let mut stream = startup(8);
+        stream.extend(message(b'S', 0));
+        stream.extend(message(b'Q', 3));
+        bounds.follow(&stream).unwrap();
+        assert!(bounds.decoded_to(12));
+        // A decoder that read past the Sync's end (or stopped short of it) is out of step.
+        assert!(!bounds.decoded_to(18));
+        let mut bounds = MessageBounds::new(Framing::Postgres, 1000);
+        bounds.follow(&stream).unwrap();
+        assert!(bounds.decoded_to(12));
+        assert!(bounds.decoded_to(17));
+        assert!(bounds.decoded_to(25));
+        assert!(!bounds.decoded_to(25));
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::config::{CacheConfig, LimitsConfig};
 use crate::error::{AuthError, QueryError};
 use crate::identity::{Identity, TokenVerifier};
 use crate::metrics::Metrics;
+use crate::protocol::Protocol;
 use crate::session::Session;
 
 /// What the gateway is built from.
@@ -114,7 +115,7 @@ impl Gateway {
 
     /// Admits a connection (`pg`) or result stream (`flight`) of `subject`, within the
     /// configured limits.
-    pub fn admit(&self, protocol: &'static str, subject: &str) -> Result<Admitted, QueryError> {
+    pub fn admit(&self, protocol: Protocol, subject: &str) -> Result<Admitted, QueryError> {
         self.admission.admit(protocol, subject)
     }
 
@@ -129,7 +130,7 @@ impl Gateway {
         &self,
         token: &str,
         user: &str,
-        protocol: &str,
+        protocol: Protocol,
         client: &str,
     ) -> Result<Identity, AuthError> {
         let result = if token.is_empty() {
@@ -174,8 +175,8 @@ impl Gateway {
             .parser
             .parse(sql)
             .map_err(|e| QueryError::Syntax(e.to_string()))?;
-        crate::rewrite::rewrite(&mut statements);
-        crate::colname::name_columns(sql, &mut statements);
+        lakegate_pgcompat::rewrite(&mut statements);
+        lakegate_pgcompat::name_columns(sql, &mut statements);
         Ok(statements)
     }
 
@@ -208,7 +209,7 @@ impl Gateway {
             .sessions
             .try_get_with(key, async {
                 built.store(true, Ordering::Relaxed);
-                let activity = Arc::clone(&self.backends) as Arc<dyn lakegate_engine::Activity>;
+                let activity = Arc::clone(&self.backends) as Arc<dyn lakegate_pgcompat::Activity>;
                 let (ctx, rules) =
                     self.engine
                         .session(principal, &policy.policy, &snapshot, activity)?;

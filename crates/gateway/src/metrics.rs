@@ -14,6 +14,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::protocol::Protocol;
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Statement {
     protocol: &'static str,
@@ -21,7 +23,7 @@ struct Statement {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Protocol {
+struct ProtocolLabel {
     protocol: &'static str,
 }
 
@@ -41,10 +43,10 @@ fn latency_histogram() -> Histogram {
 pub struct Metrics {
     registry: Registry,
     statements: Family<Statement, Counter>,
-    latency: Family<Protocol, Histogram, fn() -> Histogram>,
-    rows: Family<Protocol, Counter>,
-    bytes: Family<Protocol, Counter>,
-    connections: Family<Protocol, Gauge>,
+    latency: Family<ProtocolLabel, Histogram, fn() -> Histogram>,
+    rows: Family<ProtocolLabel, Counter>,
+    bytes: Family<ProtocolLabel, Counter>,
+    connections: Family<ProtocolLabel, Gauge>,
     sessions: Gauge,
     caches: CacheLookups,
     refused: Family<Refusal, Counter>,
@@ -113,32 +115,43 @@ impl Metrics {
     }
 
     /// One statement finished.
-    pub fn statement(
-        &self,
-        protocol: &'static str,
-        outcome: &'static str,
-        rows: u64,
-        took: Duration,
-    ) {
+    pub fn statement(&self, protocol: Protocol, outcome: &'static str, rows: u64, took: Duration) {
         self.statements
-            .get_or_create(&Statement { protocol, outcome })
+            .get_or_create(&Statement {
+                protocol: protocol.as_str(),
+                outcome,
+            })
             .inc();
         self.latency
-            .get_or_create(&Protocol { protocol })
+            .get_or_create(&ProtocolLabel {
+                protocol: protocol.as_str(),
+            })
             .observe(took.as_secs_f64());
-        self.rows.get_or_create(&Protocol { protocol }).inc_by(rows);
+        self.rows
+            .get_or_create(&ProtocolLabel {
+                protocol: protocol.as_str(),
+            })
+            .inc_by(rows);
     }
 
     /// Where a front end counts the bytes of results it sends over `protocol`.
-    pub fn bytes_sent(&self, protocol: &'static str) -> BytesSent {
-        BytesSent(self.bytes.get_or_create(&Protocol { protocol }).clone())
+    pub fn bytes_sent(&self, protocol: Protocol) -> BytesSent {
+        BytesSent(
+            self.bytes
+                .get_or_create(&ProtocolLabel {
+                    protocol: protocol.as_str(),
+                })
+                .clone(),
+        )
     }
 
     /// A connection opened; the gauge goes down when the returned guard is dropped.
-    pub fn connection(&self, protocol: &'static str) -> ConnectionGauge {
+    pub fn connection(&self, protocol: Protocol) -> ConnectionGauge {
         let gauge = self
             .connections
-            .get_or_create(&Protocol { protocol })
+            .get_or_create(&ProtocolLabel {
+                protocol: protocol.as_str(),
+            })
             .clone();
         gauge.inc();
         ConnectionGauge(gauge)
@@ -148,9 +161,12 @@ impl Metrics {
         self.caches.record(cache, hit);
     }
 
-    pub fn refused(&self, protocol: &'static str, limit: &'static str) {
+    pub fn refused(&self, protocol: Protocol, limit: &'static str) {
         self.refused
-            .get_or_create(&Refusal { protocol, limit })
+            .get_or_create(&Refusal {
+                protocol: protocol.as_str(),
+                limit,
+            })
             .inc();
     }
 
@@ -193,10 +209,10 @@ mod tests {
     fn renders_every_family_with_its_labels() {
         let store = StoreRequests::default();
         let metrics = Metrics::new(&store, &CacheLookups::default());
-        metrics.statement("pg", "ok", 3, Duration::from_millis(5));
+        metrics.statement(Protocol::Postgres, "ok", 3, Duration::from_millis(5));
         metrics.cache("sessions", true);
-        let open = metrics.connection("pg");
-        metrics.bytes_sent("flight").add(10);
+        let open = metrics.connection(Protocol::Postgres);
+        metrics.bytes_sent(Protocol::Flight).add(10);
         store.count("list");
         let text = metrics.render(2);
         for line in [

@@ -14,7 +14,8 @@ use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
 use futures::future::BoxFuture;
 
-use lakegate_engine::{Executor, SessionZone, formatting_udfs};
+use lakegate_engine::Executor;
+use lakegate_pgcompat::{SessionZone, formatting_udfs};
 use lakegate_policy::TableRules;
 
 use moka::sync::Cache;

@@ -9,11 +9,11 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
-use crate::colname::wire_name;
 use crate::origin::Origin;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::EmptyRecordBatchStream;
 use futures::{Future, Stream};
+use lakegate_pgcompat::wire_name;
 use tokio::time::Sleep;
 
 use crate::audit::{AuditEntry, Outcome};

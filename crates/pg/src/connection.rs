@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
+use lakegate_gateway::Protocol;
 use lakegate_gateway::{Admitted, BackendGuard, Caller, Identity};
 use pgwire::api::{ClientInfo, ConnectionGuard, ConnectionHandle};
 use pgwire::error::PgWireResult;
@@ -53,7 +54,7 @@ impl Connection {
     /// Who is running statements, for the audit log.
     pub fn caller(&self) -> Caller {
         Caller {
-            protocol: "pg",
+            protocol: Protocol::Postgres,
             client: self.client.clone(),
             principal: self.identity.principal.clone(),
         }

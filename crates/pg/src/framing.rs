@@ -21,11 +21,13 @@ pub(crate) struct Bounded<S> {
 }
 
 impl<S> Bounded<S> {
-    /// `inner` with the bytes already read from it, `buffered`, followed first.
-    pub(crate) fn new(inner: S, buffered: &[u8], limit: usize) -> io::Result<Bounded<S>> {
-        let mut bounds = MessageBounds::new(Framing::Postgres, limit);
-        bounds.follow(buffered)?;
-        Ok(Bounded { inner, bounds })
+    /// `inner` from the start of the startup message; bytes already read from it must be
+    /// followed first.
+    pub(crate) fn new(inner: S, limit: usize) -> Bounded<S> {
+        Bounded {
+            inner,
+            bounds: MessageBounds::new(Framing::Postgres, limit),
+        }
     }
 }
 

@@ -157,11 +157,21 @@ async fn serve(
         return Ok(());
     };
     let parts = negotiated.into_parts();
-    let bounded = Bounded::new(parts.io, &parts.read_buf, BEFORE_LOGIN)?;
+    let mut bounded = Bounded::new(parts.io, BEFORE_LOGIN);
+    let buffered = bounded.bounds.follow(&parts.read_buf);
     let mut rebuilt = FramedParts::new(bounded, parts.codec);
     rebuilt.read_buf = parts.read_buf;
     rebuilt.write_buf = parts.write_buf;
     let mut socket = Framed::from_parts(rebuilt);
+    if let Err(too_large) = buffered {
+        return refuse(&mut socket, too_large_info(too_large)).await;
+    }
+    // Bytes sent in the clear after the SSLRequest would be read as if they had come over
+    // TLS (CVE-2021-23214); PostgreSQL refuses them.
+    if socket.is_secure() && !socket.read_buffer().is_empty() {
+        let info = protocol_violation("received unencrypted data after SSL request");
+        return refuse(&mut socket, info).await;
+    }
 
     let mut logged_in = false;
     loop {
@@ -184,9 +194,17 @@ async fn serve(
         };
         let message = match next {
             Some(Ok(message)) => message,
-            Some(Err(error)) => return refuse(&mut socket, error).await,
+            Some(Err(error)) => match read_error(error) {
+                Some(info) => return refuse(&mut socket, info).await,
+                None => return Ok(()),
+            },
             None => return Ok(()),
         };
+        let consumed = socket.get_ref().bounds.offset() - socket.read_buffer().len() as u64;
+        if !socket.get_mut().bounds.decoded_to(consumed) {
+            let info = protocol_violation("invalid message length");
+            return refuse(&mut socket, info).await;
+        }
         // The client is leaving; some (asyncpg) wait for the server to close the socket.
         if matches!(message, PgWireFrontendMessage::Terminate(_)) {
             return Ok(());
@@ -206,31 +224,50 @@ async fn serve(
         )
         .await
         {
-            process_error(&mut socket, error, extended).await?;
+            let info = ErrorInfo::from(error);
+            let fatal = info.is_fatal();
+            process_error(
+                &mut socket,
+                PgWireError::UserError(Box::new(info)),
+                extended,
+            )
+            .await?;
+            // A failed login ends here: pgwire would read on, as if logged in.
+            if fatal {
+                return Ok(());
+            }
         }
     }
 }
 
-/// Ends a connection whose bytes could not be read as a message, telling the client why as
-/// PostgreSQL does (a `FATAL` error, then the socket closes): `54000` for a message past the
-/// limit, `08P01` for one that is malformed. An I/O failure just ends it.
+/// What to tell a client whose bytes could not be read as a message: `54000` for a message
+/// past the limit, `08P01` for one that is malformed; `None` for an I/O failure (nobody to
+/// tell).
+fn read_error(error: PgWireError) -> Option<ErrorInfo> {
+    match &error {
+        PgWireError::IoError(io) => MessageTooLarge::of(io).map(too_large_info),
+        _ => Some(protocol_violation(&error.to_string())),
+    }
+}
+
+fn too_large_info(too_large: MessageTooLarge) -> ErrorInfo {
+    warn!(error = %too_large, "message refused");
+    ErrorInfo::new("FATAL".into(), "54000".into(), too_large.to_string())
+}
+
+fn protocol_violation(message: &str) -> ErrorInfo {
+    ErrorInfo::new("FATAL".into(), "08P01".into(), message.to_string())
+}
+
+/// Ends a connection as PostgreSQL ends one whose bytes it cannot read: a `FATAL` error,
+/// then the socket closes.
 async fn refuse<S, C>(
     socket: &mut Framed<S, PgWireMessageServerCodec<C>>,
-    error: PgWireError,
+    info: ErrorInfo,
 ) -> std::io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let info = match &error {
-        PgWireError::IoError(io) => match MessageTooLarge::of(io) {
-            Some(too_large) => {
-                warn!(error = %too_large, "message refused");
-                ErrorInfo::new("FATAL".into(), "54000".into(), too_large.to_string())
-            }
-            None => return Ok(()),
-        },
-        _ => ErrorInfo::new("FATAL".into(), "08P01".into(), error.to_string()),
-    };
     socket
         .send(PgWireBackendMessage::ErrorResponse(info.into()))
         .await?;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::{Sink, SinkExt};
+use lakegate_gateway::Protocol;
 use lakegate_gateway::{Gateway, setting};
 use pgwire::api::auth::{
     ServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation,
@@ -70,14 +71,22 @@ impl StartupHandler for JwtStartup {
                     .cloned()
                     .unwrap_or_default();
                 let client_addr = client.socket_addr().to_string();
-                let identity = match self.gateway.login(token.trim(), &user, "pg", &client_addr) {
+                let identity = match self.gateway.login(
+                    token.trim(),
+                    &user,
+                    Protocol::Postgres,
+                    &client_addr,
+                ) {
                     Ok(identity) => identity,
                     Err(e) => {
                         warn!(client = %client.socket_addr(), user = %user, reason = %e, "login refused");
                         return Err(auth_error(&e, &user));
                     }
                 };
-                let admitted = match self.gateway.admit("pg", &identity.principal.subject) {
+                let admitted = match self
+                    .gateway
+                    .admit(Protocol::Postgres, &identity.principal.subject)
+                {
                     Ok(admitted) => admitted,
                     Err(e) => {
                         warn!(client = %client.socket_addr(), subject = %identity.principal.subject, reason = %e, "connection refused");
@@ -94,7 +103,7 @@ impl StartupHandler for JwtStartup {
                         format!("database \"{database}\" does not exist"),
                     ));
                 }
-                info!(client = %client.socket_addr(), subject = %identity.principal.subject, protocol = "pg", "login");
+                info!(client = %client.socket_addr(), subject = %identity.principal.subject, protocol = %Protocol::Postgres, "login");
                 let (pid, secret) = self.keys.generate(client);
                 client.set_pid_and_secret_key(pid, secret.clone());
                 let (handle, registered) = self.connections.register(pid, secret);
@@ -163,7 +172,10 @@ impl ServerParameterProvider for Parameters {
                 params.insert(name.to_string(), v.clone());
             }
         }
-        params.insert("server_version".to_string(), "16.6".to_string());
+        params.insert(
+            "server_version".to_string(),
+            lakegate_gateway::SERVER_VERSION.to_string(),
+        );
         params.insert(
             "default_transaction_read_only".to_string(),
             "on".to_string(),

@@ -74,7 +74,7 @@ pub fn fields(
         .collect())
 }
 
-/// The PostgreSQL type a catalogue column is described with (`lakegate_engine::PG_TYPE`),
+/// The PostgreSQL type a catalogue column is described with (`lakegate_pgcompat::PG_TYPE`),
 /// while its values are still the Arrow type whose bytes that type's are.
 fn catalogue_type(name: &str, data_type: &DataType) -> Option<Type> {
     Some(match (name, data_type) {

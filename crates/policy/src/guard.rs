@@ -14,7 +14,7 @@ use datafusion::sql::sqlparser::ast::{
 
 use crate::copy::{CopyOut, copy_out};
 use crate::error::Forbidden;
-use crate::setting::{is_engine_option, known};
+use lakegate_pgcompat::setting::{is_engine_option, known};
 
 /// What to do with a statement.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,7 +12,6 @@ pub mod guard;
 pub mod mask;
 mod principal;
 mod rules;
-pub mod setting;
 
 pub use access::{DepartmentAccess, Policy, PublicAccess};
 pub use error::{Forbidden, PolicyError};

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::setting::KNOWN;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::catalog::TableProvider;
@@ -10,14 +11,13 @@ use datafusion::common::plan_err;
 use datafusion::datasource::MemTable;
 use datafusion::error::Result;
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
-use lakegate_policy::setting::KNOWN;
 
 /// Read-only server facts, as PostgreSQL 16 reports them.
 const FACTS: &[(&str, &str)] = &[
     ("max_index_keys", "32"),
     ("max_function_args", "100"),
     ("block_size", "8192"),
-    ("server_version_num", "160006"),
+    ("server_version_num", crate::SERVER_VERSION_NUM),
     ("max_connections", "100"),
     ("default_table_access_method", "heap"),
 ];

@@ -124,7 +124,7 @@ impl LakeCatalog {
             return Ok(None);
         };
         if name == "pg_settings" {
-            return Ok(Some(crate::settings::pg_settings(base.as_ref())?));
+            return Ok(Some(crate::pg_settings::pg_settings(base.as_ref())?));
         }
         let Some(derived) = Derived::of(name) else {
             return Ok(Some(base));

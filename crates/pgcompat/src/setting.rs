@@ -28,7 +28,11 @@ pub const KNOWN: &[KnownSetting] = &[
     s("integer_datetimes", "on", true),
     s("is_superuser", "off", true),
     s("server_encoding", "UTF8", true),
-    s("server_version", "16.6 (lakegate)", true),
+    s(
+        "server_version",
+        concat!(pg_version!(), " (lakegate)"),
+        true,
+    ),
     s("search_path", "\"$user\", public", false),
     s("extra_float_digits", "1", false),
     s("statement_timeout", "0", false),
