@@ -1,36 +1,22 @@
 //! The one mapping from gateway errors to gRPC status codes.
 
-use lakegate_gateway::{AuthError, QueryError};
+use lakegate_gateway::{AuthError, GrpcCode, QueryError};
 use tonic::{Code, Status};
 
-/// The gRPC code for each query error. Exhaustive on purpose: a new variant must be given
-/// its code here. Hidden and missing tables or columns share `NOT_FOUND`;
-/// `PERMISSION_DENIED` is only for forbidden statement classes.
+/// The gRPC code of a query error (`QueryError::codes`).
 pub fn code(error: &QueryError) -> Code {
-    match error {
-        QueryError::TableNotFound(_) | QueryError::ColumnNotFound(_) => Code::NotFound,
-        QueryError::Forbidden(_) => Code::PermissionDenied,
-        QueryError::Syntax(_)
-        | QueryError::UnknownSetting(_)
-        | QueryError::InvalidParameterValue { .. }
-        | QueryError::InvalidDatetimeFormat(_)
-        | QueryError::Plan(_)
-        | QueryError::DivisionByZero
-        | QueryError::Data(_)
-        | QueryError::TooComplex(_) => Code::InvalidArgument,
-        QueryError::Unsupported(_) => Code::Unimplemented,
-        QueryError::DataFile { .. } => Code::DataLoss,
-        QueryError::ResultTypeChanged => Code::FailedPrecondition,
-        QueryError::NumericOutOfRange(_) | QueryError::InvalidArgument(_) => Code::InvalidArgument,
-        // gRPC's code for a concurrency conflict the client may retry.
-        QueryError::Changed { .. } => Code::Aborted,
-        QueryError::Unavailable { .. } => Code::FailedPrecondition,
-        QueryError::Cancelled => Code::Cancelled,
-        QueryError::Timeout(_) => Code::DeadlineExceeded,
-        QueryError::ResourcesExhausted(_)
-        | QueryError::TooManyConnections(_)
-        | QueryError::LimitExceeded(_) => Code::ResourceExhausted,
-        QueryError::Internal(_) => Code::Internal,
+    match error.codes().grpc {
+        GrpcCode::InvalidArgument => Code::InvalidArgument,
+        GrpcCode::NotFound => Code::NotFound,
+        GrpcCode::PermissionDenied => Code::PermissionDenied,
+        GrpcCode::ResourceExhausted => Code::ResourceExhausted,
+        GrpcCode::FailedPrecondition => Code::FailedPrecondition,
+        GrpcCode::Aborted => Code::Aborted,
+        GrpcCode::Unimplemented => Code::Unimplemented,
+        GrpcCode::Internal => Code::Internal,
+        GrpcCode::DataLoss => Code::DataLoss,
+        GrpcCode::Cancelled => Code::Cancelled,
+        GrpcCode::DeadlineExceeded => Code::DeadlineExceeded,
     }
 }
 

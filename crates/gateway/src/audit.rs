@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use lakegate_policy::{Principal, TableRules};
 use serde_json::{Value, json};
+use tracing::{debug, error, warn};
 
-use crate::error::{AuthError, QueryError};
+use crate::error::{AuthError, LogLevel, QueryError};
 use crate::metrics::{BytesSent, Metrics};
 use crate::protocol::Protocol;
 
@@ -123,7 +124,25 @@ impl Outcome {
             QueryError::Forbidden(_) => Outcome::Denied,
             QueryError::Cancelled => Outcome::Cancelled,
             QueryError::Timeout(_) => Outcome::Timeout,
-            _ => Outcome::Error,
+            QueryError::Syntax(_)
+            | QueryError::UnknownSetting(_)
+            | QueryError::InvalidParameterValue { .. }
+            | QueryError::InvalidArgument(_)
+            | QueryError::InvalidDatetimeFormat(_)
+            | QueryError::LimitExceeded(_)
+            | QueryError::Unsupported(_)
+            | QueryError::TooComplex(_)
+            | QueryError::Plan(_)
+            | QueryError::DivisionByZero
+            | QueryError::NumericOutOfRange(_)
+            | QueryError::Data(_)
+            | QueryError::DataFile { .. }
+            | QueryError::ResultTypeChanged
+            | QueryError::Changed { .. }
+            | QueryError::Unavailable { .. }
+            | QueryError::ResourcesExhausted(_)
+            | QueryError::TooManyConnections(_)
+            | QueryError::Internal(_) => Outcome::Error,
         }
     }
 }
@@ -230,6 +249,14 @@ impl AuditEntry {
                 json!({"table": name, "grants": grants, "restricts": restricts, "masks": masks})
             })
             .collect();
+        if let Some(error) = error {
+            let id = &self.id;
+            match error.codes().level {
+                LogLevel::Debug => debug!(query_id = %id, %error, "statement failed"),
+                LogLevel::Warn => warn!(query_id = %id, %error, "statement failed"),
+                LogLevel::Error => error!(query_id = %id, %error, "statement failed"),
+            }
+        }
         let elapsed = took.as_millis();
         self.log.write(json!({
             "event": "statement",

@@ -111,7 +111,87 @@ pub enum QueryError {
     Internal(String),
 }
 
+/// A gRPC status code (gRPC's `statuscodes.md` names), for the Flight front end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrpcCode {
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    FailedPrecondition,
+    Aborted,
+    Unimplemented,
+    Internal,
+    DataLoss,
+    Cancelled,
+    DeadlineExceeded,
+}
+
+/// How loudly the server logs a failed statement (the audit line records every one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// The client's own doing: bad SQL, a missing table, a refused statement.
+    Debug,
+    /// A limit or a change in the lake an operator may want to see.
+    Warn,
+    /// The server or the lake failed.
+    Error,
+}
+
+/// How each front end reports an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCodes {
+    /// PostgreSQL's SQLSTATE (appendix A of the PostgreSQL documentation).
+    pub sqlstate: &'static str,
+    pub grpc: GrpcCode,
+    pub level: LogLevel,
+}
+
+const fn codes(sqlstate: &'static str, grpc: GrpcCode, level: LogLevel) -> ErrorCodes {
+    ErrorCodes {
+        sqlstate,
+        grpc,
+        level,
+    }
+}
+
 impl QueryError {
+    /// The SQLSTATE, gRPC code and log level of each error: one match, exhaustive on
+    /// purpose, so a new variant must be given all three here. Hidden and missing tables or
+    /// columns share `42P01`/`42703` and `NOT_FOUND`; `42501`/`PERMISSION_DENIED` is only
+    /// for forbidden statement classes.
+    pub fn codes(&self) -> ErrorCodes {
+        use GrpcCode::*;
+        use LogLevel::{Debug, Error, Warn};
+        match self {
+            QueryError::Syntax(_) => codes("42601", InvalidArgument, Debug),
+            QueryError::TableNotFound(_) => codes("42P01", NotFound, Debug),
+            QueryError::ColumnNotFound(_) => codes("42703", NotFound, Debug),
+            QueryError::Forbidden(_) => codes("42501", PermissionDenied, Debug),
+            QueryError::UnknownSetting(_) => codes("42704", InvalidArgument, Debug),
+            QueryError::InvalidParameterValue { .. } => codes("22023", InvalidArgument, Debug),
+            QueryError::InvalidDatetimeFormat(_) => codes("22007", InvalidArgument, Debug),
+            QueryError::LimitExceeded(_) => codes("54000", ResourceExhausted, Warn),
+            QueryError::Unsupported(_) => codes("0A000", Unimplemented, Debug),
+            QueryError::TooComplex(_) => codes("54001", InvalidArgument, Warn),
+            QueryError::Plan(_) => codes("42804", InvalidArgument, Debug),
+            QueryError::DivisionByZero => codes("22012", InvalidArgument, Debug),
+            QueryError::Data(_) => codes("22000", InvalidArgument, Debug),
+            QueryError::DataFile { .. } => codes("XX001", DataLoss, Error),
+            QueryError::ResultTypeChanged => codes("0A000", FailedPrecondition, Debug),
+            QueryError::NumericOutOfRange(_) => codes("22003", InvalidArgument, Debug),
+            QueryError::InvalidArgument(_) => codes("22023", InvalidArgument, Debug),
+            // serialization_failure / ABORTED: a concurrent change; the client may retry.
+            QueryError::Changed { .. } => codes("40001", Aborted, Warn),
+            QueryError::Unavailable { .. } => codes("55000", FailedPrecondition, Error),
+            QueryError::Cancelled => codes("57014", Cancelled, Debug),
+            QueryError::Timeout(_) => codes("57014", DeadlineExceeded, Warn),
+            QueryError::ResourcesExhausted(_) => codes("53200", ResourceExhausted, Warn),
+            QueryError::TooManyConnections(_) => codes("53300", ResourceExhausted, Warn),
+            QueryError::Internal(_) => codes("XX000", Internal, Error),
+        }
+    }
+
     /// Sorts a DataFusion error into what the client is told. `tables` are the tables the
     /// statement reads, named when a data file fails.
     pub fn from_datafusion(error: DataFusionError, tables: &[String]) -> QueryError {

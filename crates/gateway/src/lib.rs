@@ -28,7 +28,7 @@ pub use admission::Admitted;
 pub use audit::{AuditEntry, AuditLog, Caller, Outcome};
 pub use backends::{BackendGuard, Backends, Running};
 pub use config::{CacheConfig, ClaimMapping, IdentityConfig, LimitsConfig};
-pub use error::{AuthError, QueryError};
+pub use error::{AuthError, ErrorCodes, GrpcCode, LogLevel, QueryError};
 pub use gateway::{Gateway, GatewayParts};
 pub use identity::{Identity, TokenVerifier};
 pub use lakegate_lake::Sidecar;

@@ -3,36 +3,9 @@
 use lakegate_gateway::{AuthError, QueryError};
 use pgwire::error::{ErrorInfo, PgWireError};
 
-/// The SQLSTATE for each query error. Exhaustive on purpose: a new variant must be given
-/// its code here.
+/// The SQLSTATE of a query error (`QueryError::codes`).
 pub fn sqlstate(error: &QueryError) -> &'static str {
-    match error {
-        QueryError::Syntax(_) => "42601",
-        QueryError::TableNotFound(_) => "42P01",
-        QueryError::ColumnNotFound(_) => "42703",
-        QueryError::Forbidden(_) => "42501",
-        QueryError::UnknownSetting(_) => "42704",
-        QueryError::InvalidParameterValue { .. } => "22023",
-        QueryError::InvalidDatetimeFormat(_) => "22007",
-        QueryError::LimitExceeded(_) => "54000",
-        QueryError::Unsupported(_) => "0A000",
-        QueryError::TooComplex(_) => "54001",
-        QueryError::Plan(_) => "42804",
-        QueryError::DivisionByZero => "22012",
-        QueryError::Data(_) => "22000",
-        QueryError::DataFile { .. } => "XX001",
-        QueryError::ResultTypeChanged => "0A000",
-        QueryError::NumericOutOfRange(_) => "22003",
-        QueryError::InvalidArgument(_) => "22023",
-        // serialization_failure: PostgreSQL's code for "concurrent change, try again".
-        QueryError::Changed { .. } => "40001",
-        QueryError::Unavailable { .. } => "55000",
-        QueryError::Cancelled => "57014",
-        QueryError::Timeout(_) => "57014",
-        QueryError::ResourcesExhausted(_) => "53200",
-        QueryError::TooManyConnections(_) => "53300",
-        QueryError::Internal(_) => "XX000",
-    }
+    error.codes().sqlstate
 }
 
 /// A query error as the client sees it.
