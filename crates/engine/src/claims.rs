@@ -137,3 +137,71 @@ fn bind_one(e: Expr, principal: &Principal) -> Result<Transformed<Expr>> {
         other => Ok(Transformed::no(other)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::common::DFSchema;
+    use datafusion::prelude::SessionContext;
+
+    use super::*;
+
+    fn principal(wards: &[&str]) -> Principal {
+        let mut p = Principal::default();
+        if !wards.is_empty() {
+            p.attributes.insert(
+                "wards".to_string(),
+                wards.iter().map(|w| w.to_string()).collect(),
+            );
+        }
+        p
+    }
+
+    fn bound(sql: &str, principal: &Principal) -> Result<Expr, String> {
+        let parser = SessionContext::new();
+        parser.register_udf(claim_udf());
+        let schema = datafusion::arrow::datatypes::Schema::new(vec![
+            datafusion::arrow::datatypes::Field::new("ward", DataType::Utf8, true),
+        ]);
+        let schema = DFSchema::try_from(schema).unwrap();
+        let expr = parser.parse_sql_expr(sql, &schema).unwrap();
+        bind_claims(expr, principal)
+    }
+
+    #[test]
+    fn a_claim_becomes_the_principals_values_as_literals() {
+        let e = bound(
+            "ward IN (claim('wards'))",
+            &principal(&["E05009367", "E05009368"]),
+        );
+        assert_eq!(
+            e.unwrap().to_string(),
+            "ward IN ([Utf8(\"E05009367\"), Utf8(\"E05009368\")])"
+        );
+        let e = bound("ward = claim('wards')", &principal(&["E05009367"]));
+        assert_eq!(e.unwrap().to_string(), "ward IN ([Utf8(\"E05009367\")])");
+        let e = bound("ward <> claim('wards')", &principal(&["E05009367"]));
+        assert_eq!(
+            e.unwrap().to_string(),
+            "ward NOT IN ([Utf8(\"E05009367\")])"
+        );
+    }
+
+    #[test]
+    fn a_missing_claim_shows_no_rows() {
+        assert_eq!(
+            bound("ward IN (claim('wards'))", &principal(&[])),
+            Ok(lit(false))
+        );
+        assert_eq!(
+            bound("ward = claim('wards') OR true", &principal(&[])),
+            Ok(lit(false))
+        );
+    }
+
+    #[test]
+    fn a_claim_anywhere_else_is_refused() {
+        let p = principal(&["E05009367"]);
+        assert!(bound("upper(claim('wards')) = ward", &p).is_err());
+        assert!(bound("ward IN (claim(ward))", &p).is_err());
+    }
+}

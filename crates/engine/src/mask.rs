@@ -335,6 +335,47 @@ mod tests {
         assert_ne!(out.as_primitive::<Int64Type>().value(0), 100_021_000_001);
     }
 
+    proptest::proptest! {
+        /// Every mask keeps its column's type, length and nulls (a null stays null; the
+        /// `null` mask makes every value null), for any text a lake may hold.
+        #[test]
+        fn masks_keep_type_length_and_nulls(
+            values in proptest::collection::vec(proptest::option::of(".{0,12}"), 0..40),
+            numbers in proptest::collection::vec(proptest::option::of(proptest::num::i64::ANY), 0..40),
+        ) {
+            let text: ArrayRef = Arc::new(StringArray::from(values.clone()));
+            let inputs = [
+                Arc::clone(&text),
+                cast(&text, &DataType::LargeUtf8).unwrap(),
+                cast(&text, &DataType::Utf8View).unwrap(),
+                Arc::new(Int64Array::from(numbers.clone())) as ArrayRef,
+                Arc::new(Int32Array::from(
+                    numbers.iter().map(|n| n.map(|n| n as i32)).collect::<Vec<_>>(),
+                )) as ArrayRef,
+                Arc::new(Date32Array::from(
+                    numbers.iter().map(|n| n.map(|n| (n % 3_000_000) as i32)).collect::<Vec<_>>(),
+                )) as ArrayRef,
+                Arc::new(TimestampMicrosecondArray::from(
+                    numbers.iter().map(|n| n.map(|n| n % 10_000_000_000_000_000)).collect::<Vec<_>>(),
+                )) as ArrayRef,
+            ];
+            for kind in MaskKind::WEAKEST_FIRST.iter() {
+                for input in &inputs {
+                    if check_type(*kind, input.data_type(), true).is_err() {
+                        continue;
+                    }
+                    let out = udf(*kind).mask(input).unwrap();
+                    proptest::prop_assert_eq!(out.data_type(), input.data_type(), "{:?}", kind);
+                    proptest::prop_assert_eq!(out.len(), input.len());
+                    for i in 0..input.len() {
+                        let expect_null = *kind == MaskKind::Null || input.is_null(i);
+                        proptest::prop_assert_eq!(out.is_null(i), expect_null, "{:?} row {}", kind, i);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn masks_refuse_columns_they_cannot_keep_the_type_of() {
         assert!(check_type(MaskKind::Redact, &DataType::Int64, true).is_err());

@@ -222,3 +222,166 @@ fn scan_streams(plan: &dyn ExecutionPlan, cores: usize) -> usize {
         });
     cores.max(files.min(MAX_FILE_STREAMS))
 }
+
+#[cfg(test)]
+mod tests {
+    //! The barrier's promise, as a property: whatever the rows and whatever the principal's
+    //! claims, a function the user writes in a query never sees a row the policy filters
+    //! out, and a masked column never shows a raw value.
+
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::datasource::MemTable;
+    use datafusion::logical_expr::{
+        ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    };
+    use datafusion::prelude::SessionContext;
+    use lakegate_policy::{AppliedGrant, MaskKind, Principal, TableRules};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::claims::claim_udf;
+    use crate::compile::compile;
+
+    const WARDS: [&str; 4] = ["E05009367", "E05009368", "E05009369", "E05009370"];
+
+    /// `spy(text)`: true, recording every value it is called on.
+    #[derive(Debug)]
+    struct Spy {
+        seen: Arc<Mutex<Vec<String>>>,
+        signature: Signature,
+    }
+
+    impl PartialEq for Spy {
+        fn eq(&self, _: &Self) -> bool {
+            true
+        }
+    }
+    impl Eq for Spy {}
+    impl std::hash::Hash for Spy {
+        fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+    }
+
+    impl ScalarUDFImpl for Spy {
+        fn name(&self) -> &str {
+            "spy"
+        }
+        fn signature(&self) -> &Signature {
+            &self.signature
+        }
+        fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+            Ok(DataType::Boolean)
+        }
+        fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+            let values = args.args[0].to_array(args.number_rows)?;
+            let values = datafusion::arrow::compute::cast(&values, &DataType::Utf8)?;
+            let mut seen = self.seen.lock().unwrap();
+            seen.extend(values.as_string::<i32>().iter().flatten().map(String::from));
+            Ok(ColumnarValue::Scalar(
+                datafusion::common::ScalarValue::Boolean(Some(true)),
+            ))
+        }
+    }
+
+    fn table(rows: &[(usize, String)]) -> Arc<dyn TableProvider> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("ward", DataType::Utf8, false),
+            Field::new("secret", DataType::Utf8, true),
+        ]));
+        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..rows.len() as i64));
+        let wards: ArrayRef = Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|(w, _)| WARDS[*w]),
+        ));
+        let secrets: ArrayRef = Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|(_, s)| s.as_str()),
+        ));
+        let batch = RecordBatch::try_new(Arc::clone(&schema), vec![ids, wards, secrets]).unwrap();
+        // Two partitions, so that parallel plans are exercised too.
+        let half = batch.num_rows() / 2;
+        let parts = vec![
+            vec![batch.slice(0, half)],
+            vec![batch.slice(half, batch.num_rows() - half)],
+        ];
+        Arc::new(MemTable::try_new(schema, parts).unwrap())
+    }
+
+    fn rules() -> TableRules {
+        TableRules {
+            grants: vec![AppliedGrant {
+                name: "ward officers".to_string(),
+                row_filter: Some("ward IN (claim('wards'))".to_string()),
+                excluded: Default::default(),
+                masks: BTreeMap::from([("secret".to_string(), MaskKind::Redact)]),
+            }],
+            restricts: vec![],
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn user_functions_never_see_filtered_rows_and_masks_hold(
+            rows in prop::collection::vec((0..WARDS.len(), "[a-w]{1,8}"), 0..60),
+            allowed in prop::collection::btree_set(0..WARDS.len(), 0..=WARDS.len()),
+            query in 0..4usize,
+        ) {
+            let mut principal = Principal::default();
+            if !allowed.is_empty() {
+                principal.attributes.insert(
+                    "wards".to_string(),
+                    allowed.iter().map(|w| WARDS[*w].to_string()).collect(),
+                );
+            }
+            let parser = SessionContext::new();
+            parser.register_udf(claim_udf());
+            let inner = table(&rows);
+            let compiled = compile(&inner.schema(), &rules(), &principal, &parser, None).unwrap();
+            let ctx = SessionContext::new();
+            ctx.register_table("t", Arc::new(SecureTable::new(inner, "t", compiled))).unwrap();
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            ctx.register_udf(ScalarUDF::new_from_impl(Spy {
+                seen: Arc::clone(&seen),
+                signature: Signature::any(1, Volatility::Immutable),
+            }));
+            let sql = [
+                "SELECT id, secret FROM t WHERE spy(ward) ORDER BY id",
+                "SELECT id, secret FROM t WHERE spy(ward) AND spy(secret) ORDER BY id",
+                "SELECT id, secret FROM t WHERE ward <> 'nowhere' AND spy(ward) ORDER BY id",
+                "SELECT id, secret FROM (SELECT * FROM t WHERE spy(ward) LIMIT 1000) s ORDER BY id",
+            ][query];
+            let batches = tokio::runtime::Runtime::new().unwrap().block_on(async {
+                ctx.sql(sql).await?.collect().await
+            }).unwrap();
+
+            let allowed_wards: Vec<&str> = allowed.iter().map(|w| WARDS[*w]).collect();
+            let expected: Vec<i64> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, (w, _))| allowed.contains(w))
+                .map(|(i, _)| i as i64)
+                .collect();
+            let mut ids = Vec::new();
+            for batch in &batches {
+                ids.extend(batch.column(0).as_primitive::<datafusion::arrow::datatypes::Int64Type>().values().iter().copied());
+                let secrets = datafusion::arrow::compute::cast(batch.column(1), &DataType::Utf8).unwrap();
+                for (i, secret) in secrets.as_string::<i32>().iter().enumerate() {
+                    let raw = &rows[ids[ids.len() - batch.num_rows() + i] as usize].1;
+                    prop_assert_ne!(secret, Some(raw.as_str()), "a masked value left raw");
+                }
+            }
+            prop_assert_eq!(ids, expected);
+            for value in seen.lock().unwrap().iter() {
+                // `spy(secret)` sees masked values ("xxxx"); `spy(ward)` only allowed wards.
+                prop_assert!(
+                    allowed_wards.contains(&value.as_str()) || value.chars().all(|c| c == 'X' || c == 'x'),
+                    "the user's function saw {} of a filtered row", value
+                );
+            }
+        }
+    }
+}
