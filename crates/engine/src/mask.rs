@@ -371,8 +371,61 @@ mod tests {
                         let expect_null = *kind == MaskKind::Null || input.is_null(i);
                         proptest::prop_assert_eq!(out.is_null(i), expect_null, "{:?} row {}", kind, i);
                     }
+                    proptest::prop_assert!(reveals_at_most(*kind, input, &out), "{:?} leaks", kind);
                 }
             }
+        }
+    }
+
+    /// Whether `out` shows no more of `input` than `kind` allows: no letter or digit for
+    /// `redact`, four characters for `show_first_4` / `show_last_4`, never the value for
+    /// `hash`, only 1 January for `date_year`.
+    fn reveals_at_most(kind: MaskKind, input: &ArrayRef, out: &ArrayRef) -> bool {
+        let revealing = |c: char| c.is_alphanumeric() && !matches!(c, 'x' | 'X' | '0');
+        let texts = |a: &ArrayRef| -> Option<Vec<Option<String>>> {
+            let a = cast(a, &DataType::Utf8).ok()?;
+            (matches!(
+                input.data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ))
+            .then(|| {
+                a.as_string::<i32>()
+                    .iter()
+                    .map(|v| v.map(String::from))
+                    .collect()
+            })
+        };
+        match kind {
+            MaskKind::Redact | MaskKind::ShowFirst4 | MaskKind::ShowLast4 => {
+                let allowed = if kind == MaskKind::Redact { 0 } else { 4 };
+                let (Some(ins), Some(outs)) = (texts(input), texts(out)) else {
+                    return false;
+                };
+                ins.iter().zip(&outs).all(|(i, o)| match (i, o) {
+                    (Some(i), Some(o)) => {
+                        let shown = i
+                            .chars()
+                            .zip(o.chars())
+                            .filter(|(a, b)| a == b && revealing(*a))
+                            .count();
+                        shown <= allowed
+                    }
+                    _ => true,
+                })
+            }
+            MaskKind::Hash => (0..input.len()).all(|i| {
+                input.is_null(i)
+                    || datafusion::arrow::util::display::array_value_to_string(input, i).ok()
+                        != datafusion::arrow::util::display::array_value_to_string(out, i).ok()
+            }),
+            MaskKind::DateYear => {
+                let days = cast(out, &DataType::Date32).unwrap();
+                days.as_primitive::<Date32Type>()
+                    .iter()
+                    .flatten()
+                    .all(|d| date32_to_datetime(d).is_some_and(|t| t.month() == 1 && t.day() == 1))
+            }
+            MaskKind::Null | MaskKind::PostcodeSector => true,
         }
     }
 
