@@ -32,7 +32,7 @@ use lakegate_gateway::Protocol;
 use lakegate_gateway::arrow::array::{RecordBatch, StringArray};
 use lakegate_gateway::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use lakegate_gateway::arrow::ipc::writer::IpcWriteOptions;
-use lakegate_gateway::setting::{KNOWN, known};
+use lakegate_gateway::setting;
 use lakegate_gateway::{
     Action, AuditEntry, Caller, Gateway, Outcome, QueryError, Session, SessionZone,
     number_question_marks,
@@ -359,18 +359,11 @@ fn answer(action: Action) -> Result<RecordBatch, QueryError> {
         RecordBatch::try_new(schema, arrays).map_err(internal)
     };
     match action {
-        Action::Show(name) if name.eq_ignore_ascii_case("all") => text(
-            &["name", "setting", "description"],
-            KNOWN
-                .iter()
-                .map(|k| vec![k.name.to_string(), k.default.to_string(), String::new()])
-                .collect(),
-        ),
-        Action::Show(name) => match known(&name) {
-            Some(k) => text(
-                &[&k.name.to_ascii_lowercase()],
-                vec![vec![k.default.to_string()]],
-            ),
+        Action::Show(name) => match setting::show(&name, |_| None) {
+            Some(shown) => {
+                let columns: Vec<&str> = shown.columns.iter().map(String::as_str).collect();
+                text(&columns, shown.rows)
+            }
             None => Err(QueryError::UnknownSetting(name)),
         },
         Action::Unsupported(what) => Err(QueryError::Unsupported(what)),

@@ -5,7 +5,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use futures::{Sink, SinkExt, stream};
-use lakegate_gateway::setting::{KNOWN, known};
+use lakegate_gateway::setting::{self, KNOWN, known};
 use lakegate_gateway::{QueryError, SessionZone};
 use pgwire::api::ClientInfo;
 use pgwire::api::Type;
@@ -92,53 +92,20 @@ where
 
 /// `SHOW name` (one row, one text column named after the setting) or `SHOW ALL`.
 pub fn show<C: ClientInfo>(client: &C, name: &str) -> PgWireResult<Response> {
-    if name.eq_ignore_ascii_case("all") {
-        let rows: Vec<Vec<String>> = KNOWN
-            .iter()
-            .map(|k| vec![k.name.to_string(), current(client, k.name), String::new()])
-            .collect();
-        return text_rows(&["name", "setting", "description"], rows);
-    }
-    let canonical = match known(name) {
-        Some(k) => k.name.to_string(),
-        None if name.contains('.')
-            && client.metadata().contains_key(&name.to_ascii_lowercase()) =>
-        {
-            name.to_string()
-        }
-        None if name.eq_ignore_ascii_case("transaction isolation level") => {
-            return text_rows(
-                &["transaction_isolation"],
-                vec![vec!["read committed".to_string()]],
-            );
-        }
-        None => return Err(query_error(&QueryError::UnknownSetting(name.to_string()))),
-    };
-    text_rows(
-        &[canonical.to_ascii_lowercase().as_str()],
-        vec![vec![current(client, &canonical)]],
-    )
+    let shown = setting::show(name, |n| client.metadata().get(n).cloned())
+        .ok_or_else(|| query_error(&QueryError::UnknownSetting(name.to_string())))?;
+    let columns: Vec<&str> = shown.columns.iter().map(String::as_str).collect();
+    text_rows(&columns, shown.rows)
 }
 
 /// The result columns of `SHOW name`, for Describe.
 pub fn show_fields(name: &str) -> Vec<FieldInfo> {
-    let column = known(name).map_or(name.to_ascii_lowercase(), |k| k.name.to_ascii_lowercase());
-    vec![FieldInfo::new(
-        column,
-        None,
-        None,
-        Type::TEXT,
-        FieldFormat::Text,
-    )]
-}
-
-fn current<C: ClientInfo>(client: &C, name: &str) -> String {
-    client
-        .metadata()
-        .get(&name.to_ascii_lowercase())
-        .cloned()
-        .or_else(|| known(name).map(|k| k.default.to_string()))
-        .unwrap_or_default()
+    let columns = setting::show(name, |_| None)
+        .map_or_else(|| vec![name.to_ascii_lowercase()], |shown| shown.columns);
+    columns
+        .into_iter()
+        .map(|c| FieldInfo::new(c, None, None, Type::TEXT, FieldFormat::Text))
+        .collect()
 }
 
 fn text_rows(columns: &[&str], rows: Vec<Vec<String>>) -> PgWireResult<Response> {

@@ -103,3 +103,83 @@ mod tests {
         assert!(!is_engine_option("myapp.user_id"));
     }
 }
+
+/// What `SHOW` answers: its column names and rows of text, as PostgreSQL's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// `SHOW name` (or `SHOW ALL`) as PostgreSQL answers it, for either front end. `session`
+/// gives what the session set a setting to (by lower-case name), `None` where it kept the
+/// default. `None` for a name PostgreSQL would not know (`42704`).
+pub fn show(name: &str, session: impl Fn(&str) -> Option<String>) -> Option<Shown> {
+    let value = |k: &KnownSetting| {
+        session(&k.name.to_ascii_lowercase()).unwrap_or_else(|| k.default.to_string())
+    };
+    let one = |column: &str, value: String| Shown {
+        columns: vec![column.to_string()],
+        rows: vec![vec![value]],
+    };
+    if name.eq_ignore_ascii_case("all") {
+        return Some(Shown {
+            columns: ["name", "setting", "description"]
+                .map(String::from)
+                .to_vec(),
+            rows: KNOWN
+                .iter()
+                .map(|k| vec![k.name.to_string(), value(k), String::new()])
+                .collect(),
+        });
+    }
+    if let Some(k) = known(name) {
+        return Some(one(&k.name.to_ascii_lowercase(), value(k)));
+    }
+    // A custom (dotted) setting exists once the session has set it.
+    if name.contains('.')
+        && let Some(set) = session(&name.to_ascii_lowercase())
+    {
+        return Some(one(&name.to_ascii_lowercase(), set));
+    }
+    // `SHOW TRANSACTION ISOLATION LEVEL`: every statement reads one snapshot of the lake.
+    let words: Vec<&str> = name.split_whitespace().collect();
+    if words.len() == 3
+        && words
+            .iter()
+            .zip(["transaction", "isolation", "level"])
+            .all(|(w, expected)| w.eq_ignore_ascii_case(expected))
+    {
+        return Some(one("transaction_isolation", "read committed".to_string()));
+    }
+    None
+}
+
+#[cfg(test)]
+mod show_tests {
+    use super::*;
+
+    #[test]
+    fn show_answers_as_postgresql_with_the_sessions_values() {
+        let session = |n: &str| (n == "timezone").then(|| "Europe/London".to_string());
+        assert_eq!(
+            show("TIME ZONE", session).unwrap().rows,
+            vec![vec!["Europe/London".to_string()]]
+        );
+        assert_eq!(
+            show("transaction  isolation level", |_| None).unwrap(),
+            Shown {
+                columns: vec!["transaction_isolation".into()],
+                rows: vec![vec!["read committed".into()]]
+            }
+        );
+        assert_eq!(show("no_such_setting", |_| None), None);
+        assert_eq!(show("my.setting", |_| None), None);
+        assert_eq!(
+            show("my.setting", |n| (n == "my.setting").then(|| "x".into()))
+                .unwrap()
+                .rows,
+            vec![vec!["x".to_string()]]
+        );
+    }
+}
