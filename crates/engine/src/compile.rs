@@ -180,3 +180,126 @@ fn policy_hash(rules: &TableRules) -> String {
     let digest = Sha256::digest(format!("{rules:?}").as_bytes());
     hex::encode(&digest[..4])
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use lakegate_policy::AppliedGrant;
+
+    use super::*;
+    use crate::claims::claim_udf;
+
+    fn table() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("ward", DataType::Utf8, false),
+            Field::new("vrm", DataType::Utf8, true),
+            Field::new("amount", DataType::Int64, true),
+        ]))
+    }
+
+    fn grant(filter: Option<&str>, excluded: &[&str], masks: &[(&str, MaskKind)]) -> AppliedGrant {
+        AppliedGrant {
+            name: "g".to_string(),
+            row_filter: filter.map(String::from),
+            excluded: excluded
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<BTreeSet<_>>(),
+            masks: masks.iter().map(|(c, k)| (c.to_string(), *k)).collect(),
+        }
+    }
+
+    fn compiled(rules: &TableRules) -> Result<Compiled, CompileError> {
+        let parser = SessionContext::new();
+        parser.register_udf(claim_udf());
+        let mut principal = Principal::default();
+        principal
+            .attributes
+            .insert("wards".to_string(), vec!["E05009367".to_string()]);
+        compile(&table(), rules, &principal, &parser, None)
+    }
+
+    #[test]
+    fn one_grant_masks_its_columns_and_hides_excluded_ones() {
+        let rules = TableRules {
+            grants: vec![grant(
+                Some("ward IN (claim('wards'))"),
+                &["amount"],
+                &[("vrm", MaskKind::Redact)],
+            )],
+            restricts: vec![],
+        };
+        let c = compiled(&rules).unwrap();
+        let names: Vec<&str> = c
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(names, ["ward", "vrm"]);
+        assert_eq!(c.raw, [true, false]);
+        assert!(
+            c.outputs[1].to_string().contains("mask_redact"),
+            "{}",
+            c.outputs[1]
+        );
+        assert_eq!(
+            c.filter.unwrap().to_string(),
+            "ward IN ([Utf8(\"E05009367\")])"
+        );
+    }
+
+    #[test]
+    fn grants_that_show_a_column_differently_choose_per_row() {
+        let rules = TableRules {
+            grants: vec![
+                grant(Some("ward = 'A'"), &[], &[]),
+                grant(Some("ward = 'B'"), &[], &[("vrm", MaskKind::ShowLast4)]),
+            ],
+            restricts: vec![],
+        };
+        let c = compiled(&rules).unwrap();
+        // Raw where the first grant's filter holds, masked where the second's does.
+        let vrm = c.outputs[1].to_string();
+        assert!(
+            vrm.starts_with("CASE WHEN ward = Utf8(\"A\") THEN vrm"),
+            "{vrm}"
+        );
+        assert!(vrm.contains("mask_show_last_4"), "{vrm}");
+        assert_eq!(c.raw, [true, false, true]);
+        assert!(c.schema.field(1).is_nullable());
+        assert_eq!(
+            c.filter.unwrap().to_string(),
+            "ward = Utf8(\"A\") OR ward = Utf8(\"B\")"
+        );
+    }
+
+    #[test]
+    fn restricts_hold_whatever_the_grants_allow() {
+        let rules = TableRules {
+            grants: vec![grant(None, &[], &[])],
+            restricts: vec![("r".to_string(), "amount < 100".to_string())],
+        };
+        let c = compiled(&rules).unwrap();
+        assert_eq!(c.filter.unwrap().to_string(), "amount < Int64(100)");
+        assert_eq!(c.raw, [true, true, true]);
+    }
+
+    #[test]
+    fn a_filter_that_does_not_type_check_is_refused_with_its_text() {
+        for filter in ["no_such_column = 1", "amount + 1"] {
+            let rules = TableRules {
+                grants: vec![grant(Some(filter), &[], &[])],
+                restricts: vec![],
+            };
+            let error = compiled(&rules).unwrap_err();
+            assert!(error.contains(filter), "{error}");
+        }
+        let rules = TableRules {
+            grants: vec![grant(None, &[], &[("amount", MaskKind::Redact)])],
+            restricts: vec![],
+        };
+        assert!(compiled(&rules).unwrap_err().contains("amount"));
+    }
+}
