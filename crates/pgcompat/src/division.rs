@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, AsArray, Decimal128Array, Float64Array};
+use datafusion::arrow::array::{AsArray, Decimal128Array, Float64Array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Decimal128Type, Float64Type, i256};
 use datafusion::error::{DataFusionError, Result};
@@ -68,11 +68,7 @@ impl ScalarUDFImpl for Division {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let arrays = args
-            .args
-            .into_iter()
-            .map(|a| a.into_array(rows))
-            .collect::<Result<Vec<ArrayRef>>>()?;
+        let arrays = crate::sql_functions::argument_arrays(args.args, rows)?;
         let [a, b] = arrays.as_slice() else {
             return Err(DataFusionError::Plan("pg_div takes two arguments".into()));
         };

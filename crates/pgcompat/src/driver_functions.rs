@@ -265,11 +265,7 @@ impl ScalarUDFImpl for JsonBuildObject {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let arrays = args
-            .args
-            .into_iter()
-            .map(|a| a.into_array(rows))
-            .collect::<Result<Vec<_>>>()?;
+        let arrays = crate::sql_functions::argument_arrays(args.args, rows)?;
         let mut out = Vec::with_capacity(rows);
         for row in 0..rows {
             let mut object = serde_json::Map::new();

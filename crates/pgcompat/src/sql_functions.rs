@@ -50,6 +50,11 @@ pub fn udfs() -> Vec<ScalarUDF> {
     ]
 }
 
+/// A function's arguments as arrays of `rows` values each (a scalar argument repeated).
+pub(crate) fn argument_arrays(args: Vec<ColumnarValue>, rows: usize) -> Result<Vec<ArrayRef>> {
+    args.into_iter().map(|a| a.into_array(rows)).collect()
+}
+
 /// A function taking any of `forms` (argument types) whose every row is `value`.
 pub(crate) fn constant(name: &str, forms: &[&[DataType]], value: ScalarValue) -> ScalarUDF {
     let forms = forms

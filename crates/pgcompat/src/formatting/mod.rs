@@ -111,11 +111,7 @@ impl ScalarUDFImpl for Formatting {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
         let zone = SessionZone::of(&args.config_options);
-        let arrays = args
-            .args
-            .into_iter()
-            .map(|a| a.into_array(rows))
-            .collect::<Result<Vec<_>>>()?;
+        let arrays = crate::sql_functions::argument_arrays(args.args, rows)?;
         let out: ArrayRef = match (self.kind, arrays.as_slice()) {
             (Kind::Char, [value, template]) => to_char(value, template, &zone)?,
             (Kind::Date, [text, template]) => {
@@ -340,11 +336,7 @@ impl ScalarUDFImpl for AtTimeZone {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let arrays = args
-            .args
-            .into_iter()
-            .map(|a| a.into_array(rows))
-            .collect::<Result<Vec<_>>>()?;
+        let arrays = crate::sql_functions::argument_arrays(args.args, rows)?;
         let [value, zone] = arrays.as_slice() else {
             return Err(datafusion::error::DataFusionError::Plan(
                 "AT TIME ZONE takes a value and a zone".into(),
