@@ -42,6 +42,10 @@ STATEMENTS = [
     "ROLLBACK",
     "DISCARD ALL",
     "SELECT * FROM nowhere.nothing",
+    "SELECT 1 AS one WHERE EXISTS (SELECT 1 FROM nothing)",
+    # A name is a relation only where no CTE or table function of that name is in scope.
+    "WITH nothing AS (SELECT 1 AS a) SELECT a FROM nothing",
+    "SELECT count(*) AS n FROM generate_series(1, 3)",
     f"SELECT no_such_column FROM {T}",
     "SELEC 1",
     "SELECT 1/0",

@@ -385,6 +385,23 @@ def test_a_login_accepted_within_the_leeway_is_not_refused_on_its_next_statement
     assert client.query("SELECT 2 AS two").column(0).to_pylist() == [2]
 
 
+def test_a_token_that_expires_mid_stream_ends_the_rows_over_pg_as_over_flight(strict_lakegate):
+    """The gateway watches the token for both front ends: rows still streaming when it
+    expires stop with 28P01, as Flight SQL's stop with UNAUTHENTICATED (test_flight)."""
+    import time
+
+    expiring = minted(strict_lakegate, "stream.user", int(time.time()) + 3)
+    with psycopg.connect(**strict_lakegate.dsn(expiring), autocommit=True) as conn:
+        rows = conn.cursor().stream(f"SELECT a.pcn, b.vrm FROM {T} a CROSS JOIN {T} b")
+        next(rows)
+        time.sleep(4)
+        with pytest.raises(psycopg.Error) as ended:
+            for _ in rows:
+                pass
+        assert ended.value.sqlstate == "28P01", ended.value
+        assert "expired" in str(ended.value)
+
+
 def test_an_expired_token_ends_sql_cursors_and_suspended_portals(strict_lakegate):
     """No leeway here: a token that expires while a cursor is open (psycopg 3's server-side
     cursor) or a portal is suspended (pgjdbc's setFetchSize) gets no more rows from it."""

@@ -341,7 +341,14 @@ mod tests {
             parser.register_udf(claim_udf());
             let inner = table(&rows);
             let compiled = compile(&inner.schema(), &rules(), &principal, &parser, None).unwrap();
-            let ctx = SessionContext::new();
+            // The engine's own session: the optimizer a user's query meets.
+            let config = crate::session::EngineConfig {
+                database: "lake".to_string(),
+                target_partitions: 2,
+                hash_key: None,
+                memory: crate::session::MemoryConfig::default(),
+            };
+            let ctx = crate::session::configured_session(&config, Arc::default());
             ctx.register_table("t", Arc::new(SecureTable::new(inner, "t", compiled))).unwrap();
             let seen = Arc::new(Mutex::new(Vec::new()));
             ctx.register_udf(ScalarUDF::new_from_impl(Spy {

@@ -35,8 +35,9 @@ pub struct EngineConfig {
     pub memory: MemoryConfig,
 }
 
-/// Memory the engine may use, and what it keeps cached.
-#[derive(Debug, Clone)]
+/// Memory the engine may use, and what it keeps cached. The default limits and keeps
+/// nothing.
+#[derive(Debug, Clone, Default)]
 pub struct MemoryConfig {
     /// Bytes all running queries may hold together; sorts, joins and aggregations spill to
     /// disk past it, and a query that cannot spill fails with "out of memory". 0: no limit.
@@ -236,30 +237,41 @@ impl Engine {
     }
 
     fn empty_session(&self) -> SessionContext {
-        let mut config = lakegate_pgcompat::configure(
-            SessionConfig::new()
-                .with_default_catalog_and_schema(&self.config.database, PUBLIC)
-                .with_create_default_catalog_and_schema(true),
-        );
-        if self.config.target_partitions > 0 {
-            config = config.with_target_partitions(self.config.target_partitions);
-        }
-        let optimizer = &mut config.options_mut().optimizer;
-        // A join whose smaller side is estimated under these is built once and probed from
-        // every partition, instead of both sides being repartitioned by key first: on the
-        // few cores a council's server has, the shuffle costs more than the single build
-        // (on 2 cores, DataFusion alone runs TPC-H Q7 and Q18 in 0.65–0.75 of the time).
-        optimizer.hash_join_single_partition_threshold = 64 << 20;
-        optimizer.hash_join_single_partition_threshold_rows = 4 << 20;
-        let state = SessionStateBuilder::new()
-            .with_config(config)
-            .with_runtime_env(Arc::clone(&self.runtime))
-            .with_default_features()
-            .with_analyzer_rules(lakegate_pgcompat::analyzer_rules())
-            .with_physical_optimizer_rule(Arc::new(CooperativeOperators))
-            .build();
-        SessionContext::new_with_state(state)
+        configured_session(&self.config, Arc::clone(&self.runtime))
     }
+}
+
+/// A session with every rule of the house and nothing in it: PostgreSQL's types and
+/// functions (pgcompat's configuration and analyzer rules), interruptible operators, and the
+/// join settings for few cores. Every principal's session starts as this one, and the
+/// security core's tests run on it, so they see the optimizer a user's query meets.
+pub(crate) fn configured_session(
+    config: &EngineConfig,
+    runtime: Arc<RuntimeEnv>,
+) -> SessionContext {
+    let mut session = lakegate_pgcompat::configure(
+        SessionConfig::new()
+            .with_default_catalog_and_schema(&config.database, PUBLIC)
+            .with_create_default_catalog_and_schema(true),
+    );
+    if config.target_partitions > 0 {
+        session = session.with_target_partitions(config.target_partitions);
+    }
+    let optimizer = &mut session.options_mut().optimizer;
+    // A join whose smaller side is estimated under these is built once and probed from
+    // every partition, instead of both sides being repartitioned by key first: on the
+    // few cores a council's server has, the shuffle costs more than the single build
+    // (on 2 cores, DataFusion alone runs TPC-H Q7 and Q18 in 0.65–0.75 of the time).
+    optimizer.hash_join_single_partition_threshold = 64 << 20;
+    optimizer.hash_join_single_partition_threshold_rows = 4 << 20;
+    let state = SessionStateBuilder::new()
+        .with_config(session)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .with_analyzer_rules(lakegate_pgcompat::analyzer_rules())
+        .with_physical_optimizer_rule(Arc::new(CooperativeOperators))
+        .build();
+    SessionContext::new_with_state(state)
 }
 
 /// A principal holding a value for every claim the rules' filters name, so type-checking

@@ -33,6 +33,18 @@ pub struct Authenticated {
     pub client: String,
 }
 
+impl Authenticated {
+    /// Who runs the call's statements, for the gateway.
+    pub fn caller(&self) -> lakegate_gateway::Caller {
+        lakegate_gateway::Caller {
+            protocol: lakegate_gateway::Protocol::Flight,
+            client: self.client.clone(),
+            principal: self.identity.principal.clone(),
+            expires_at: self.identity.expires_at,
+        }
+    }
+}
+
 /// Verified tokens, so a client's every call does not re-verify (and re-audit) its token.
 /// Entries never outlive the token.
 #[derive(Clone)]

@@ -1,6 +1,6 @@
 //! The one mapping from gateway errors to gRPC status codes.
 
-use lakegate_gateway::{AuthError, GrpcCode, QueryError};
+use lakegate_gateway::{AuthError, Failed, GrpcCode, QueryError};
 use tonic::{Code, Status};
 
 /// The gRPC code of a query error (`QueryError::codes`).
@@ -17,6 +17,7 @@ pub fn code(error: &QueryError) -> Code {
         GrpcCode::DataLoss => Code::DataLoss,
         GrpcCode::Cancelled => Code::Cancelled,
         GrpcCode::DeadlineExceeded => Code::DeadlineExceeded,
+        GrpcCode::Unauthenticated => Code::Unauthenticated,
     }
 }
 
@@ -27,6 +28,11 @@ pub fn query_status(error: &QueryError, query_id: Option<&str>) -> Status {
         None => error.to_string(),
     };
     Status::new(code(error), message)
+}
+
+/// A statement the gateway refused, with its audit line's query id where it has one.
+pub fn failed(failed: &Failed) -> Status {
+    query_status(&failed.error, failed.query_id.as_deref())
 }
 
 /// A refused token: always `UNAUTHENTICATED`, before any work is done.

@@ -26,8 +26,17 @@ pub fn encode(batches: &[RecordBatch]) -> Result<Option<Vec<u8>>, QueryError> {
     writer.into_inner().map(Some).map_err(invalid)
 }
 
+/// Parameters bound by `DoPut`, as a prepared statement's handle carries them.
+pub struct IpcParameters<'a>(pub &'a [u8]);
+
+impl lakegate_gateway::Parameters for IpcParameters<'_> {
+    fn bind(&self, types: &[Option<DataType>]) -> Result<ParamValues, QueryError> {
+        decode(self.0, types)
+    }
+}
+
 /// The parameters in `bytes`, each cast to the type the plan expects for it.
-pub fn decode(bytes: &[u8], expected: &[Option<DataType>]) -> Result<ParamValues, QueryError> {
+fn decode(bytes: &[u8], expected: &[Option<DataType>]) -> Result<ParamValues, QueryError> {
     let invalid = |e: String| QueryError::Data(format!("bound parameters: {e}"));
     let reader =
         StreamReader::try_new(Cursor::new(bytes), None).map_err(|e| invalid(e.to_string()))?;

@@ -4,6 +4,7 @@
 //! `GetFlightInfo` plans it for its schema and hands back a sealed ticket; `DoGet` opens
 //! the ticket, checks it belongs to the caller, and runs the statement again from scratch.
 
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,24 +29,22 @@ use arrow_flight::{
 use chrono::Utc;
 use futures::stream::{self, BoxStream};
 use futures::{Stream, StreamExt, TryStreamExt};
-use lakegate_gateway::Protocol;
-use lakegate_gateway::arrow::array::{RecordBatch, StringArray};
+use lakegate_gateway::arrow::array::RecordBatch;
 use lakegate_gateway::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use lakegate_gateway::arrow::ipc::writer::IpcWriteOptions;
-use lakegate_gateway::setting;
 use lakegate_gateway::{
-    Action, AuditEntry, Caller, Gateway, Outcome, QueryError, Session, SessionZone,
-    number_question_marks,
+    Answer, Caller, Described, Gateway, Parameters, Protocol, QueryError,
+    Request as StatementRequest, Session, Statement as GatewayStatement, number_question_marks,
 };
 use prost::Message;
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::auth::Authenticated;
-use crate::error::query_status;
+use crate::error::{failed, query_status};
 use crate::keys::{self, TableName};
 use crate::metadata::{self, SQL_INFO, TABLE_TYPE, XDBC_TYPES};
-use crate::params;
+use crate::params::{self, IpcParameters};
 use crate::ticket::{Kind, Sealer, Statement, TicketError};
 
 type DataStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send>>;
@@ -103,143 +102,92 @@ impl LakegateFlightSql {
             })
     }
 
-    fn audit(&self, caller: &Authenticated, sql: &str) -> AuditEntry {
-        self.gateway.audit(
-            Caller {
-                protocol: Protocol::Flight,
-                client: caller.client.clone(),
-                principal: caller.identity.principal.clone(),
-            },
-            sql,
-        )
-    }
-
-    /// The one statement `sql` holds and what the guard says of it.
-    fn statement(&self, sql: &str) -> Result<(lakegate_gateway::Statement, Action), QueryError> {
-        let mut statements = self.gateway.parse(sql)?;
-        if statements.len() != 1 {
-            return Err(QueryError::Syntax(format!(
-                "expected one statement, found {}",
-                statements.len()
-            )));
+    /// The one statement of a command.
+    fn statement(&self, caller: &Caller, sql: &str) -> Result<GatewayStatement, Status> {
+        match self.gateway.statement(caller, sql) {
+            Ok(Some(statement)) => Ok(statement),
+            Ok(None) => Err(query_status(
+                &QueryError::Syntax("the command holds no statement".to_string()),
+                None,
+            )),
+            Err(f) => Err(failed(&f)),
         }
-        let statement = statements.remove(0);
-        let action = self.gateway.classify(&statement)?;
-        Ok((statement, action))
     }
 
     /// The result schema and parameter types of `sql`, planned but not run; with `params`
-    /// (a prepared statement's bound values), the schema its rows will have with them. A
-    /// statement that fails here is audited here; one that plans is audited when it runs.
+    /// (a prepared statement's bound values), the schema its rows will have with them.
     async fn describe(
         &self,
         caller: &Authenticated,
         sql: &str,
         params: Option<&[u8]>,
-    ) -> Result<(SchemaRef, Vec<Option<DataType>>), Status> {
-        let described = async {
-            let (statement, action) = self.statement(sql)?;
-            match action {
-                Action::Query => {
-                    let session = self.session(caller).await?;
-                    let zone = SessionZone::default();
-                    let plan = session.plan(&statement, &zone).await?;
-                    let types = Session::parameter_types(&plan)?;
-                    let schema = match params {
-                        Some(bytes) => {
-                            session.bound_schema(&plan, &params::decode(bytes, &types)?, &zone)?
-                        }
-                        None => Session::result_schema(&plan),
-                    };
-                    Ok((schema, types))
-                }
-                other => Ok((answer(other)?.schema(), Vec::new())),
-            }
+    ) -> Result<Described, Status> {
+        let caller = caller.caller();
+        let statement = self.statement(&caller, sql)?;
+        let params = params.map(IpcParameters);
+        let request = StatementRequest {
+            caller: &caller,
+            sql,
+            statement: &statement,
+            settings: &HashMap::new(),
+            params: params.as_ref().map(|p| p as &dyn Parameters),
+            cancel: None,
+            described: None,
         };
-        described.await.map_err(|e| {
-            let audit = self.audit(caller, sql);
-            let id = audit.id().to_string();
-            audit.finish(Outcome::of(&e), 0, Some(&e));
-            query_status(&e, Some(&id))
-        })
+        self.gateway.describe(request).await.map_err(|f| failed(&f))
     }
 
     async fn session(&self, caller: &Authenticated) -> Result<Session, QueryError> {
         self.gateway.session(&caller.identity.principal).await
     }
 
-    /// Runs a statement and streams its batches, ending the stream with `UNAUTHENTICATED`
-    /// if the caller's token expires before the last batch.
+    /// Runs a statement and streams its batches (the gateway ends them if the caller's
+    /// token expires first).
     async fn run(
         &self,
         caller: &Authenticated,
         statement: Statement,
     ) -> Result<Response<DataStream>, Status> {
-        let subject = &caller.identity.principal.subject;
-        let admitted = self
-            .gateway
-            .admit(Protocol::Flight, subject)
-            .map_err(|e| query_status(&e, None))?;
-        let audit = self.audit(caller, &statement.sql);
-        let id = audit.id().to_string();
-        let sent = audit.bytes_sent();
-        let started = self.start(caller, &statement, audit).await;
-        let (schema, batches) = started.map_err(|e| query_status(&e, Some(&id)))?;
-        // The stream counts against the limits until it ends or the client goes away.
-        let batches = batches
-            .map(move |batch| {
-                let _held = &admitted;
-                batch
-            })
-            .boxed();
-        let encoded = self.encode(schema, until_expiry(batches, caller.identity.expires_at));
-        Ok(encoded.map(|data| {
+        let caller = caller.caller();
+        let parsed = self.statement(&caller, &statement.sql)?;
+        let params = statement.params.as_deref().map(IpcParameters);
+        let request = StatementRequest {
+            caller: &caller,
+            sql: &statement.sql,
+            statement: &parsed,
+            settings: &HashMap::new(),
+            params: params.as_ref().map(|p| p as &dyn Parameters),
+            cancel: None,
+            described: None,
+        };
+        let answer = self.gateway.run(request).await.map_err(|f| failed(&f))?;
+        let (schema, batches): (SchemaRef, Batches) = match answer {
+            Answer::Rows(rows) => {
+                let id = rows.query_id().unwrap_or_default().to_string();
+                let schema = rows.schema();
+                (
+                    schema,
+                    rows.map_err(move |e| query_status(&e, Some(&id))).boxed(),
+                )
+            }
+            // Flight SQL calls share no session: `SET` and transaction control are
+            // acknowledged with no rows.
+            Answer::Command(command) => {
+                command.finish(Ok(0));
+                let batch = RecordBatch::new_empty(Arc::new(Schema::empty()));
+                (batch.schema(), stream::once(async { Ok(batch) }).boxed())
+            }
+            Answer::Copy { .. } | Answer::Cursor { .. } => {
+                return Err(Status::internal("a Postgres-only answer over Flight SQL"));
+            }
+        };
+        let sent = self.gateway.metrics().bytes_sent(Protocol::Flight);
+        Ok(self.encode(schema, batches).map(|data| {
             let counted = data.inspect_ok(move |message| {
                 sent.add(message.data_header.len() + message.data_body.len());
             });
             Box::pin(counted) as DataStream
         }))
-    }
-
-    async fn start(
-        &self,
-        caller: &Authenticated,
-        statement: &Statement,
-        audit: AuditEntry,
-    ) -> Result<(SchemaRef, Batches), QueryError> {
-        let planned = async {
-            let (parsed, action) = self.statement(&statement.sql)?;
-            if action != Action::Query {
-                return Ok(Err(answer(action)?));
-            }
-            let session = self.session(caller).await?;
-            let plan = session.plan(&parsed, &SessionZone::default()).await?;
-            let params = match &statement.params {
-                Some(bytes) => Some(params::decode(bytes, &Session::parameter_types(&plan)?)?),
-                None => None,
-            };
-            Ok(Ok((session, plan, params)))
-        };
-        match planned.await {
-            Ok(Ok((session, plan, params))) => {
-                let id = audit.id().to_string();
-                // Flight SQL has no session settings: `timestamptz` is in UTC.
-                let results = session
-                    .execute(plan, params, &SessionZone::default(), audit)
-                    .await?;
-                let schema = results.schema();
-                let batches = results.map_err(move |e| query_status(&e, Some(&id)));
-                Ok((schema, batches.boxed()))
-            }
-            Ok(Err(batch)) => {
-                audit.finish(Outcome::Ok, batch.num_rows() as u64, None);
-                Ok((batch.schema(), stream::once(async { Ok(batch) }).boxed()))
-            }
-            Err(e) => {
-                audit.finish(Outcome::of(&e), 0, Some(&e));
-                Err(e)
-            }
-        }
     }
 
     fn flight_info(
@@ -337,71 +285,6 @@ fn info(
     Ok(Response::new(info))
 }
 
-/// The answer to a statement that is not a query. Flight SQL calls share no session, so
-/// `SET` and transaction control are acknowledged with no rows, and `SHOW` gives defaults.
-fn answer(action: Action) -> Result<RecordBatch, QueryError> {
-    let internal =
-        |e: lakegate_gateway::arrow::error::ArrowError| QueryError::Internal(e.to_string());
-    let text = |columns: &[&str], rows: Vec<Vec<String>>| {
-        let schema = Arc::new(Schema::new(
-            columns
-                .iter()
-                .map(|c| Field::new(*c, DataType::Utf8, false))
-                .collect::<Vec<_>>(),
-        ));
-        let arrays = (0..columns.len())
-            .map(|i| {
-                Arc::new(StringArray::from_iter_values(
-                    rows.iter().map(|r| r[i].clone()),
-                )) as Arc<dyn lakegate_gateway::arrow::array::Array>
-            })
-            .collect();
-        RecordBatch::try_new(schema, arrays).map_err(internal)
-    };
-    match action {
-        Action::Show(name) => match setting::show(&name, |_| None) {
-            Some(shown) => {
-                let columns: Vec<&str> = shown.columns.iter().map(String::as_str).collect();
-                text(&columns, shown.rows)
-            }
-            None => Err(QueryError::UnknownSetting(name)),
-        },
-        Action::Unsupported(what) => Err(QueryError::Unsupported(what)),
-        Action::Declare { .. }
-        | Action::Fetch { .. }
-        | Action::Move { .. }
-        | Action::CloseCursor(_) => Err(QueryError::Unsupported(
-            "SQL cursors over Flight SQL (results already stream batch by batch)".to_string(),
-        )),
-        Action::CopyOut(_) => Err(QueryError::Unsupported(
-            "COPY over Flight SQL (run the query itself: results are already Arrow)".to_string(),
-        )),
-        Action::Query
-        | Action::Set { .. }
-        | Action::Reset(_)
-        | Action::Transaction(_)
-        | Action::NoOp(_) => Ok(RecordBatch::new_empty(Arc::new(Schema::empty()))),
-    }
-}
-
-/// Ends `batches` with `UNAUTHENTICATED` once the token's expiry passes.
-fn until_expiry(batches: Batches, expires_at: chrono::DateTime<Utc>) -> Batches {
-    let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
-    let deadline = Box::pin(tokio::time::sleep(left));
-    stream::unfold(Some((batches, deadline)), |state| async move {
-        let (mut batches, mut deadline) = state?;
-        tokio::select! {
-            biased;
-            () = &mut deadline => Some((
-                Err(Status::unauthenticated("token has expired")),
-                None,
-            )),
-            item = batches.next() => item.map(|item| (item, Some((batches, deadline)))),
-        }
-    })
-    .boxed()
-}
-
 fn read_only() -> Status {
     Status::permission_denied("lakegate is read-only")
 }
@@ -447,7 +330,7 @@ impl FlightSqlService for LakegateFlightSql {
     ) -> Result<Response<FlightInfo>, Status> {
         let caller = caller(&request)?;
         let sql = number_question_marks(&query.query).into_owned();
-        let (schema, _) = self.describe(&caller, &sql, None).await?;
+        let schema = self.describe(&caller, &sql, None).await?.columns;
         let statement = Statement { sql, params: None };
         self.flight_info(&caller, &statement, &schema, request.into_inner())
     }
@@ -459,9 +342,10 @@ impl FlightSqlService for LakegateFlightSql {
     ) -> Result<Response<FlightInfo>, Status> {
         let caller = caller(&request)?;
         let statement = self.open(Kind::Prepared, &query.prepared_statement_handle, &caller)?;
-        let (schema, _) = self
+        let schema = self
             .describe(&caller, &statement.sql, statement.params.as_deref())
-            .await?;
+            .await?
+            .columns;
         self.flight_info(&caller, &statement, &schema, request.into_inner())
     }
 
@@ -492,9 +376,11 @@ impl FlightSqlService for LakegateFlightSql {
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
         let caller = caller(&request)?;
         let sql = number_question_marks(&query.query).into_owned();
-        let (schema, types) = self.describe(&caller, &sql, None).await?;
+        let described = self.describe(&caller, &sql, None).await?;
+        let schema = described.columns;
         let parameters = Schema::new(
-            types
+            described
+                .parameter_types
                 .iter()
                 .enumerate()
                 .map(|(i, t)| {

@@ -89,6 +89,8 @@ pub struct Caller {
     pub protocol: Protocol,
     pub client: String,
     pub principal: Principal,
+    /// When the caller's token expires: a statement's rows stop there.
+    pub expires_at: chrono::DateTime<Utc>,
 }
 
 /// How a statement ended.
@@ -124,10 +126,13 @@ impl Outcome {
             QueryError::Forbidden(_) => Outcome::Denied,
             QueryError::Cancelled => Outcome::Cancelled,
             QueryError::Timeout(_) => Outcome::Timeout,
+            // The session ended under the statement, as a disconnect would end it.
+            QueryError::TokenExpired => Outcome::Cancelled,
             QueryError::Syntax(_)
             | QueryError::UnknownSetting(_)
             | QueryError::InvalidParameterValue { .. }
             | QueryError::InvalidArgument(_)
+            | QueryError::InvalidText(_)
             | QueryError::InvalidDatetimeFormat(_)
             | QueryError::LimitExceeded(_)
             | QueryError::Unsupported(_)
@@ -142,6 +147,8 @@ impl Outcome {
             | QueryError::Unavailable { .. }
             | QueryError::ResourcesExhausted(_)
             | QueryError::TooManyConnections(_)
+            | QueryError::NoSuchCursor(_)
+            | QueryError::DuplicateCursor(_)
             | QueryError::Internal(_) => Outcome::Error,
         }
     }

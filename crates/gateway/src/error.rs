@@ -1,5 +1,6 @@
 //! What can go wrong for a client, as enums the front ends map exhaustively.
 
+use datafusion::arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
 use lakegate_policy::Forbidden;
 use thiserror::Error;
@@ -56,6 +57,10 @@ pub enum QueryError {
     UnknownSetting(String),
     #[error("invalid value for parameter \"{name}\": \"{value}\"")]
     InvalidParameterValue { name: String, value: String },
+    /// A bound parameter's bytes are not a value of its type: PostgreSQL's "invalid input
+    /// syntax for type …".
+    #[error("{0}")]
+    InvalidText(String),
     /// An argument a function cannot take (`format('%x', …)`).
     #[error("{0}")]
     InvalidArgument(String),
@@ -98,10 +103,19 @@ pub enum QueryError {
     /// The table's policy no longer matches its data, so it is closed to this principal.
     #[error("table {tables} is unavailable: its access policy does not match its current data")]
     Unavailable { tables: String },
+    /// `FETCH`, `MOVE` or `CLOSE` of a cursor the connection has not declared.
+    #[error("cursor \"{0}\" does not exist")]
+    NoSuchCursor(String),
+    #[error("cursor \"{0}\" already exists")]
+    DuplicateCursor(String),
     #[error("canceling statement due to user request")]
     Cancelled,
     #[error("canceling statement due to statement timeout ({0} s)")]
     Timeout(u64),
+    /// The caller's token expired while its statement ran: a session lasts as long as its
+    /// token, so its rows stop there.
+    #[error("token has expired; reconnect with a new token")]
+    TokenExpired,
     #[error("out of memory: {0}")]
     ResourcesExhausted(String),
     /// A connection or stream limit is reached; which one is named.
@@ -125,6 +139,7 @@ pub enum GrpcCode {
     DataLoss,
     Cancelled,
     DeadlineExceeded,
+    Unauthenticated,
 }
 
 /// How loudly the server logs a failed statement (the audit line records every one).
@@ -170,6 +185,7 @@ impl QueryError {
             QueryError::Forbidden(_) => codes("42501", PermissionDenied, Debug),
             QueryError::UnknownSetting(_) => codes("42704", InvalidArgument, Debug),
             QueryError::InvalidParameterValue { .. } => codes("22023", InvalidArgument, Debug),
+            QueryError::InvalidText(_) => codes("22P02", InvalidArgument, Debug),
             QueryError::InvalidDatetimeFormat(_) => codes("22007", InvalidArgument, Debug),
             QueryError::LimitExceeded(_) => codes("54000", ResourceExhausted, Warn),
             QueryError::Unsupported(_) => codes("0A000", Unimplemented, Debug),
@@ -184,101 +200,114 @@ impl QueryError {
             // serialization_failure / ABORTED: a concurrent change; the client may retry.
             QueryError::Changed { .. } => codes("40001", Aborted, Warn),
             QueryError::Unavailable { .. } => codes("55000", FailedPrecondition, Error),
+            // Cursors are a Postgres connection's; Flight SQL never has one to name.
+            QueryError::NoSuchCursor(_) => codes("34000", NotFound, Debug),
+            QueryError::DuplicateCursor(_) => codes("42P03", InvalidArgument, Debug),
             QueryError::Cancelled => codes("57014", Cancelled, Debug),
             QueryError::Timeout(_) => codes("57014", DeadlineExceeded, Warn),
+            // invalid_password, PostgreSQL's code for a refused credential.
+            QueryError::TokenExpired => codes("28P01", Unauthenticated, Debug),
             QueryError::ResourcesExhausted(_) => codes("53200", ResourceExhausted, Warn),
             QueryError::TooManyConnections(_) => codes("53300", ResourceExhausted, Warn),
             QueryError::Internal(_) => codes("XX000", Internal, Error),
         }
     }
 
-    /// Sorts a DataFusion error into what the client is told. `tables` are the tables the
-    /// statement reads, named when a data file fails.
+    /// Sorts a DataFusion error into what the client is told, by its type (wrapped,
+    /// shared or external errors are looked through), never by its message. `tables` are
+    /// the tables the statement reads, named when a data file fails. A missing or hidden
+    /// table never gets here: the session refuses it before planning
+    /// (`Session::plan`).
     pub fn from_datafusion(error: DataFusionError, tables: &[String]) -> QueryError {
-        if lakegate_lake::ObjectChanged::find(&error).is_some() {
+        QueryError::classify(&error, tables)
+    }
+
+    fn classify(error: &DataFusionError, tables: &[String]) -> QueryError {
+        if lakegate_lake::ObjectChanged::find(error).is_some() {
             return QueryError::Changed {
                 tables: named(tables),
             };
         }
         match error {
-            DataFusionError::Context(_, inner) => QueryError::from_datafusion(*inner, tables),
-            DataFusionError::Diagnostic(_, inner) => QueryError::from_datafusion(*inner, tables),
-            DataFusionError::Shared(inner) => match std::sync::Arc::try_unwrap(inner) {
-                Ok(inner) => QueryError::from_datafusion(inner, tables),
-                Err(shared) => QueryError::from_message(&shared.to_string(), tables),
-            },
-            DataFusionError::Collection(mut errors) => match errors.pop() {
-                Some(first) => QueryError::from_datafusion(first, tables),
+            DataFusionError::Context(_, inner) | DataFusionError::Diagnostic(_, inner) => {
+                QueryError::classify(inner, tables)
+            }
+            DataFusionError::Shared(inner) => QueryError::classify(inner, tables),
+            // The first error of several is the one that stopped the statement.
+            DataFusionError::Collection(errors) => match errors.first() {
+                Some(first) => QueryError::classify(first, tables),
                 None => QueryError::Internal("empty error collection".to_string()),
             },
             DataFusionError::SQL(e, _) => QueryError::Syntax(e.to_string()),
-            DataFusionError::SchemaError(e, _) => match *e {
+            DataFusionError::SchemaError(e, _) => match e.as_ref() {
                 datafusion::common::SchemaError::FieldNotFound { .. } => {
                     QueryError::ColumnNotFound(strip_prefix(&e.to_string()))
                 }
                 other => QueryError::Plan(other.to_string()),
             },
-            DataFusionError::Plan(message) => QueryError::from_message(&message, tables),
-            DataFusionError::NotImplemented(message) => QueryError::Unsupported(message),
-            DataFusionError::ArrowError(e, _) => match *e {
-                datafusion::arrow::error::ArrowError::DivideByZero => QueryError::DivisionByZero,
-                datafusion::arrow::error::ArrowError::ParquetError(_)
-                | datafusion::arrow::error::ArrowError::IoError(_, _) => data_file(tables),
-                other => QueryError::Data(other.to_string()),
-            },
+            DataFusionError::Plan(message) | DataFusionError::Configuration(message) => {
+                QueryError::Plan(strip_prefix(message))
+            }
+            DataFusionError::NotImplemented(message) => QueryError::Unsupported(message.clone()),
+            DataFusionError::ArrowError(e, _) => QueryError::from_arrow(e, tables),
             DataFusionError::ParquetError(_)
             | DataFusionError::ObjectStore(_)
             | DataFusionError::IoError(_) => data_file(tables),
-            DataFusionError::ResourcesExhausted(m) => QueryError::ResourcesExhausted(m),
+            DataFusionError::ResourcesExhausted(m) => QueryError::ResourcesExhausted(m.clone()),
+            DataFusionError::External(e) => QueryError::from_external(e.as_ref(), tables),
+            DataFusionError::Execution(message) => QueryError::Data(message.clone()),
             DataFusionError::ExecutionJoin(e) => QueryError::Internal(e.to_string()),
-            DataFusionError::External(e) => {
-                if e.is::<lakegate_engine::PolicyUnavailable>() {
-                    return QueryError::Unavailable {
-                        tables: named(tables),
-                    };
-                }
-                if let Some(value) = e.downcast_ref::<lakegate_pgcompat::ValueError>() {
-                    return match value {
-                        lakegate_pgcompat::ValueError::InvalidDatetimeFormat(m) => {
-                            QueryError::InvalidDatetimeFormat(m.clone())
-                        }
-                        lakegate_pgcompat::ValueError::LimitExceeded(m) => {
-                            QueryError::LimitExceeded(m.clone())
-                        }
-                        lakegate_pgcompat::ValueError::InvalidParameter(m) => {
-                            QueryError::InvalidArgument(m.clone())
-                        }
-                    };
-                }
-                match e.downcast::<DataFusionError>() {
-                    Ok(inner) => QueryError::from_datafusion(*inner, tables),
-                    Err(e) => match e.downcast::<datafusion::parquet::errors::ParquetError>() {
-                        Ok(_) => data_file(tables),
-                        Err(e) => QueryError::from_message(&e.to_string(), tables),
-                    },
-                }
+            DataFusionError::Internal(message) => QueryError::Internal(message.clone()),
+            DataFusionError::Substrait(message) | DataFusionError::Ffi(message) => {
+                QueryError::Internal(message.clone())
             }
-            DataFusionError::Execution(message) => {
-                if message.to_ascii_lowercase().contains("divide by zero") {
-                    QueryError::DivisionByZero
-                } else {
-                    QueryError::Data(message)
-                }
-            }
-            other => QueryError::from_message(&other.to_string(), tables),
         }
     }
 
-    fn from_message(message: &str, tables: &[String]) -> QueryError {
-        let lower = message.to_ascii_lowercase();
-        if lower.contains("not found") && (lower.starts_with("table ") || lower.contains("table '"))
-        {
-            QueryError::TableNotFound(format!("relation {} does not exist", quoted_name(message)))
-        } else if lower.contains("parquet") || lower.contains("object store") {
-            data_file(tables)
-        } else {
-            QueryError::Plan(strip_prefix(message))
+    fn from_arrow(error: &ArrowError, tables: &[String]) -> QueryError {
+        match error {
+            ArrowError::DivideByZero => QueryError::DivisionByZero,
+            ArrowError::ParquetError(_) | ArrowError::IoError(_, _) => data_file(tables),
+            ArrowError::ExternalError(e) => QueryError::from_external(e.as_ref(), tables),
+            ArrowError::ArithmeticOverflow(m) => QueryError::NumericOutOfRange(m.clone()),
+            other => QueryError::Data(other.to_string()),
         }
+    }
+
+    /// An error another crate raised inside DataFusion: lakegate's own (a policy that no
+    /// longer fits its data, a PostgreSQL value error) or a wrapped library error.
+    fn from_external(
+        error: &(dyn std::error::Error + Send + Sync + 'static),
+        tables: &[String],
+    ) -> QueryError {
+        if error.is::<lakegate_engine::PolicyUnavailable>() {
+            return QueryError::Unavailable {
+                tables: named(tables),
+            };
+        }
+        if let Some(value) = error.downcast_ref::<lakegate_pgcompat::ValueError>() {
+            return match value {
+                lakegate_pgcompat::ValueError::InvalidDatetimeFormat(m) => {
+                    QueryError::InvalidDatetimeFormat(m.clone())
+                }
+                lakegate_pgcompat::ValueError::LimitExceeded(m) => {
+                    QueryError::LimitExceeded(m.clone())
+                }
+                lakegate_pgcompat::ValueError::InvalidParameter(m) => {
+                    QueryError::InvalidArgument(m.clone())
+                }
+            };
+        }
+        if let Some(inner) = error.downcast_ref::<DataFusionError>() {
+            return QueryError::classify(inner, tables);
+        }
+        if let Some(inner) = error.downcast_ref::<ArrowError>() {
+            return QueryError::from_arrow(inner, tables);
+        }
+        if error.is::<datafusion::parquet::errors::ParquetError>() || error.is::<std::io::Error>() {
+            return data_file(tables);
+        }
+        QueryError::Internal(error.to_string())
     }
 }
 
@@ -296,19 +325,6 @@ fn named(tables: &[String]) -> String {
     }
 }
 
-/// `table 'lake.parking_raw_zone.x' not found` → `"parking_raw_zone.x"`, as PostgreSQL
-/// names relations (without the database).
-fn quoted_name(message: &str) -> String {
-    let name = message.split('\'').nth(1).unwrap_or(message);
-    let parts: Vec<&str> = name.split('.').collect();
-    let shown = if parts.len() == 3 {
-        parts[1..].join(".")
-    } else {
-        name.to_string()
-    };
-    format!("\"{shown}\"")
-}
-
 fn strip_prefix(message: &str) -> String {
     message
         .trim_start_matches("Error during planning: ")
@@ -321,15 +337,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn missing_tables_are_named_like_postgres() {
-        let e = QueryError::from_datafusion(
-            DataFusionError::Plan("table 'lake.parking_raw_zone.x' not found".to_string()),
-            &[],
-        );
-        assert!(
-            matches!(&e, QueryError::TableNotFound(m) if m == "relation \"parking_raw_zone.x\" does not exist"),
-            "{e:?}"
-        );
+    fn errors_are_sorted_by_type_through_wrappers() {
+        let zero = DataFusionError::ArrowError(Box::new(ArrowError::DivideByZero), None);
+        let shared = DataFusionError::Shared(std::sync::Arc::new(DataFusionError::Context(
+            "while running".to_string(),
+            Box::new(zero),
+        )));
+        assert!(matches!(
+            QueryError::from_datafusion(shared, &[]),
+            QueryError::DivisionByZero
+        ));
+        // Words in a message decide nothing: an execution error that mentions "table" and
+        // "not found" or "parquet" is still a value error.
+        let worded = DataFusionError::Execution("table 'x' not found in parquet".to_string());
+        assert!(matches!(
+            QueryError::from_datafusion(worded, &[]),
+            QueryError::Data(_)
+        ));
+        let external = DataFusionError::External(Box::new(ArrowError::DivideByZero));
+        assert!(matches!(
+            QueryError::from_datafusion(external, &[]),
+            QueryError::DivisionByZero
+        ));
     }
 
     #[test]

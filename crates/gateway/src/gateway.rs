@@ -154,7 +154,7 @@ impl Gateway {
     }
 
     /// Starts a statement's audit line.
-    pub fn audit(&self, caller: Caller, sql: &str) -> AuditEntry {
+    pub(crate) fn audit(&self, caller: Caller, sql: &str) -> AuditEntry {
         AuditEntry::new(
             Arc::clone(&self.audit),
             Arc::clone(&self.metrics),
@@ -166,7 +166,7 @@ impl Gateway {
 
     /// Parses SQL (PostgreSQL dialect, with the rewrites drivers' catalog queries need).
     /// Statements too large or too deeply nested to process safely are refused first.
-    pub fn parse(&self, sql: &str) -> Result<Vec<Statement>, QueryError> {
+    pub(crate) fn parse(&self, sql: &str) -> Result<Vec<Statement>, QueryError> {
         if let Some((fetch, moving)) = cursor_statement(sql) {
             return self.parse_fetch(&fetch, moving);
         }
@@ -195,7 +195,7 @@ impl Gateway {
     }
 
     /// What the statement guard says about a statement.
-    pub fn classify(&self, statement: &Statement) -> Result<Action, QueryError> {
+    pub(crate) fn classify(&self, statement: &Statement) -> Result<Action, QueryError> {
         Ok(classify(statement)?)
     }
 

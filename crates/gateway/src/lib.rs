@@ -1,10 +1,11 @@
 //! The gateway: the one API both front ends call.
 //!
-//! A front end hands over a token and gets an [`Identity`]; hands over SQL and gets parsed
-//! statements, each with the guard's [`Action`]; for queries it gets a [`Session`] for the
-//! principal, plans, and receives a [`QueryStream`] of Arrow batches ready to encode. Every
-//! permission decision is made below this line, so a check that exists for one protocol
-//! exists for all.
+//! A front end hands over a token and gets an [`Identity`]; hands over SQL and gets its
+//! statements; hands each over as a [`Request`] to [`Gateway::describe`] (planned, not run)
+//! or [`Gateway::run`], whose [`Answer`] is a [`QueryStream`] of Arrow batches ready to
+//! encode or a [`Command`] for the front end's own connection state. The lifecycle, the
+//! audit line, cancellation, timeouts and every permission decision are below this line,
+//! so what holds for one protocol holds for all.
 
 mod admission;
 mod audit;
@@ -16,6 +17,7 @@ mod error;
 pub mod framing;
 mod gateway;
 pub mod identity;
+mod lifecycle;
 pub mod metrics;
 mod origin;
 mod placeholders;
@@ -36,6 +38,7 @@ pub use lakegate_pgcompat::{PG_TYPE, SERVER_VERSION, SessionZone, VECTOR, settin
 pub use lakegate_policy::copy::{CopyFormat, CopyOut};
 pub use lakegate_policy::guard::{Action, Transaction};
 pub use lakegate_policy::{Forbidden, Principal};
+pub use lifecycle::{Answer, Cancel, Command, Described, Failed, Parameters, Request};
 pub use origin::Origin;
 pub use placeholders::number_question_marks;
 pub use protocol::Protocol;

@@ -114,8 +114,10 @@ impl Session {
         zone: &SessionZone,
     ) -> Result<LogicalPlan, QueryError> {
         let state = self.state(zone);
+        let statement = DfStatement::Statement(Box::new(statement.clone()));
+        missing_relation(&state, &statement).await?;
         let plan = state
-            .statement_to_plan(DfStatement::Statement(Box::new(statement.clone())))
+            .statement_to_plan(statement)
             .await
             .map_err(|e| QueryError::from_datafusion(e, &[]))?;
         // Defence in depth behind the guard: the engine itself refuses writes.
@@ -310,6 +312,35 @@ impl Session {
         };
         Ok(retry_once(batches, self.changes.clone(), Box::new(run)))
     }
+}
+
+/// Refuses a statement that reads a relation this session has not: missing and hidden alike,
+/// with PostgreSQL's `42P01` and its message (the name as written, without the database).
+/// Looked up before planning, so the error is known by what it is, not by the text of
+/// DataFusion's. Names of table functions (`generate_series(…)`) are not relations.
+async fn missing_relation(state: &SessionState, statement: &DfStatement) -> Result<(), QueryError> {
+    let references = state
+        .resolve_table_references(statement)
+        .map_err(|e| QueryError::from_datafusion(e, &[]))?;
+    for reference in references {
+        if reference.schema().is_none() && state.table_functions().contains_key(reference.table()) {
+            continue;
+        }
+        let exists = match state.schema_for_ref(reference.clone()) {
+            Ok(schema) => schema.table_exist(reference.table()),
+            Err(_) => false,
+        };
+        if !exists {
+            let name = match reference.schema() {
+                Some(schema) => format!("{schema}.{}", reference.table()),
+                None => reference.table().to_string(),
+            };
+            return Err(QueryError::TableNotFound(format!(
+                "relation \"{name}\" does not exist"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `schema.table` of every table a plan scans, for error messages and the audit.

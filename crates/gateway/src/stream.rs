@@ -9,16 +9,19 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
-use crate::origin::Origin;
+use chrono::{DateTime, Utc};
 use datafusion::physical_plan::SendableRecordBatchStream;
-use datafusion::physical_plan::stream::EmptyRecordBatchStream;
-use futures::{Future, Stream};
+use datafusion::physical_plan::stream::{EmptyRecordBatchStream, RecordBatchStreamAdapter};
+use futures::{Future, FutureExt, Stream};
 use lakegate_pgcompat::wire_name;
 use tokio::time::Sleep;
 
+use crate::admission::Admitted;
 use crate::audit::{AuditEntry, Outcome};
 use crate::error::QueryError;
+use crate::lifecycle::Cancel;
 use crate::metrics::BytesSent;
+use crate::origin::Origin;
 
 /// Batches straight from the scan, one at a time (nothing is collected), with view types
 /// cast to their plain forms: encoders would otherwise see (and IPC would send) the whole
@@ -31,8 +34,14 @@ pub struct QueryStream {
     rows: u64,
     /// The statement timeout, if any: when it fires the stream ends with an error.
     deadline: Option<(Pin<Box<Sleep>>, Duration)>,
+    /// The client's cancel signal, while its request lasts.
+    cancel: Option<Cancel>,
+    /// When the caller's token expires: the stream ends with an error there.
+    expiry: Option<Pin<Box<Sleep>>>,
     /// Written when the stream ends, fails, or is dropped (the client went away).
     audit: Option<AuditEntry>,
+    /// Counts against the connection limits until the stream is dropped.
+    _admitted: Option<Admitted>,
 }
 
 impl QueryStream {
@@ -54,8 +63,37 @@ impl QueryStream {
             tables,
             origins,
             rows: 0,
+            cancel: None,
+            expiry: None,
             audit: Some(audit),
+            _admitted: None,
         }
+    }
+
+    /// The rows of one batch already made (`SHOW`'s).
+    pub(crate) fn of_batch(batch: RecordBatch, audit: AuditEntry) -> QueryStream {
+        let schema = batch.schema();
+        let inner = RecordBatchStreamAdapter::new(schema, futures::stream::iter([Ok(batch)]));
+        QueryStream::new(Box::pin(inner), Vec::new(), Vec::new(), audit)
+    }
+
+    /// Ends the stream with `Cancelled` when `cancel` fires.
+    pub(crate) fn cancelled_by(mut self, cancel: Option<Cancel>) -> QueryStream {
+        self.cancel = cancel;
+        self
+    }
+
+    /// Ends the stream with `TokenExpired` at `expires_at`.
+    pub(crate) fn until(mut self, expires_at: DateTime<Utc>) -> QueryStream {
+        let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
+        self.expiry = Some(Box::pin(tokio::time::sleep(left)));
+        self
+    }
+
+    /// Holds `admitted` for as long as the stream lives.
+    pub(crate) fn holding(mut self, admitted: Option<Admitted>) -> QueryStream {
+        self._admitted = admitted;
+        self
     }
 
     /// The audit id of the statement, for error messages.
@@ -113,15 +151,24 @@ impl Stream for QueryStream {
             // Ended (finished, failed or timed out): nothing more.
             return Poll::Ready(None);
         }
+        if let Some(cancel) = self.cancel.as_mut() {
+            match cancel.poll_unpin(cx) {
+                Poll::Ready(true) => return self.stop(QueryError::Cancelled),
+                // The request ended without a cancel: nothing more to watch.
+                Poll::Ready(false) => self.cancel = None,
+                Poll::Pending => {}
+            }
+        }
+        if let Some(expiry) = self.expiry.as_mut()
+            && expiry.as_mut().poll(cx).is_ready()
+        {
+            return self.stop(QueryError::TokenExpired);
+        }
         if let Some((sleep, timeout)) = self.deadline.as_mut()
             && sleep.as_mut().poll(cx).is_ready()
         {
-            let error = QueryError::Timeout(timeout.as_secs());
-            self.deadline = None;
-            // The plan is dropped now, releasing its memory and tasks.
-            self.inner = Box::pin(EmptyRecordBatchStream::new(self.inner.schema()));
-            self.finish(Outcome::Timeout, Some(&error));
-            return Poll::Ready(Some(Err(error)));
+            let timeout = timeout.as_secs();
+            return self.stop(QueryError::Timeout(timeout));
         }
         let item = match self.inner.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(batch))) => {
@@ -138,6 +185,17 @@ impl Stream for QueryStream {
             Some(Ok(_)) => {}
         }
         Poll::Ready(item)
+    }
+}
+
+impl QueryStream {
+    /// Ends the stream early with `error`: the plan is dropped now, releasing its memory
+    /// and tasks, and the audit line written.
+    fn stop(&mut self, error: QueryError) -> Poll<Option<Result<RecordBatch, QueryError>>> {
+        (self.deadline, self.cancel, self.expiry) = (None, None, None);
+        self.inner = Box::pin(EmptyRecordBatchStream::new(self.inner.schema()));
+        self.finish(Outcome::of(&error), Some(&error));
+        Poll::Ready(Some(Err(error)))
     }
 }
 

@@ -4,18 +4,13 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use futures::FutureExt;
-use futures::future::{BoxFuture, Shared};
 use lakegate_gateway::Protocol;
-use lakegate_gateway::{Admitted, BackendGuard, Caller, Identity};
+use lakegate_gateway::{Admitted, BackendGuard, Caller, Cancel, Identity};
 use pgwire::api::{ClientInfo, ConnectionGuard, ConnectionHandle};
 use pgwire::error::PgWireResult;
 
 use crate::cursor::Cursors;
 use crate::error::fatal;
-
-/// Resolves to `true` when the client cancels the current request. Cloned into every
-/// statement's row stream, so a cancel stops rows that are still being sent.
-pub type CancelSignal = Shared<BoxFuture<'static, bool>>;
 
 /// An authenticated connection, kept in pgwire's session extensions.
 pub struct Connection {
@@ -57,11 +52,12 @@ impl Connection {
             protocol: Protocol::Postgres,
             client: self.client.clone(),
             principal: self.identity.principal.clone(),
+            expires_at: self.identity.expires_at,
         }
     }
 
     /// Starts a request; a `CancelRequest` with this connection's key fires the signal.
-    pub async fn start_request(&self) -> CancelSignal {
+    pub async fn start_request(&self) -> Cancel {
         let rx = self.cancel.start_query().await;
         rx.map(|fired| fired.is_ok()).boxed().shared()
     }

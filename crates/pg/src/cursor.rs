@@ -16,29 +16,20 @@ pub struct Cursors {
     open: Mutex<HashMap<String, Cursor>>,
 }
 
-/// Why a cursor statement failed.
-pub enum CursorError {
-    /// `34000`
-    Unknown(String),
-    /// `42P03`
-    Duplicate(String),
-    Query(QueryError),
-}
-
 /// Cursors a connection may hold open at once: each holds a running query and up to its
 /// first rows (the gateway holds back 8 MiB), so their number is bounded.
 const MAX_OPEN: usize = 64;
 
 impl Cursors {
-    pub async fn declare(&self, name: &str, results: QueryStream) -> Result<(), CursorError> {
+    pub async fn declare(&self, name: &str, results: QueryStream) -> Result<(), QueryError> {
         let mut open = self.open.lock().await;
         if open.contains_key(name) {
-            return Err(CursorError::Duplicate(name.to_string()));
+            return Err(QueryError::DuplicateCursor(name.to_string()));
         }
         if open.len() >= MAX_OPEN {
-            return Err(CursorError::Query(QueryError::LimitExceeded(format!(
+            return Err(QueryError::LimitExceeded(format!(
                 "a connection may hold at most {MAX_OPEN} open cursors; CLOSE one first"
-            ))));
+            )));
         }
         open.insert(
             name.to_string(),
@@ -60,23 +51,23 @@ impl Cursors {
         &self,
         name: &str,
         rows: Option<u64>,
-    ) -> Result<(SchemaRef, Vec<RecordBatch>), CursorError> {
+    ) -> Result<(SchemaRef, Vec<RecordBatch>), QueryError> {
         let mut open = self.open.lock().await;
         let cursor = open
             .get_mut(name)
-            .ok_or_else(|| CursorError::Unknown(name.to_string()))?;
-        let batches = cursor.fetch(rows).await.map_err(CursorError::Query)?;
+            .ok_or_else(|| QueryError::NoSuchCursor(name.to_string()))?;
+        let batches = cursor.fetch(rows).await?;
         Ok((cursor.results.schema(), batches))
     }
 
     /// Closes one cursor, or all of them.
-    pub async fn close(&self, name: Option<&str>) -> Result<(), CursorError> {
+    pub async fn close(&self, name: Option<&str>) -> Result<(), QueryError> {
         let mut open = self.open.lock().await;
         match name {
             None => open.clear(),
             Some(name) => {
                 open.remove(name)
-                    .ok_or_else(|| CursorError::Unknown(name.to_string()))?;
+                    .ok_or_else(|| QueryError::NoSuchCursor(name.to_string()))?;
             }
         }
         Ok(())

@@ -22,17 +22,15 @@ use pgwire::messages::copy::CopyData;
 use pgwire::types::format::FormatOptions;
 
 use crate::columnar::TextOptions;
-use crate::connection::CancelSignal;
 use crate::error::query_error_with_id;
 use crate::{columnar, wire};
 
 /// A query response whose rows are encoded one record batch at a time as the client reads
-/// them; nothing is collected. A cancel ends the rows with `57014`.
+/// them; nothing is collected. (A cancel ends the rows with `57014`: the stream watches it.)
 pub fn query_response(
     results: QueryStream,
     format: &Format,
     options: Arc<FormatOptions>,
-    cancel: CancelSignal,
     running: Option<Running>,
 ) -> PgWireResult<QueryResponse> {
     let text = TextOptions::of(&options);
@@ -47,7 +45,7 @@ pub fn query_response(
     let sent = results.bytes_sent();
     // The statement runs until its rows are sent (or the client goes): the stream holds
     // the connection's `active` state until it is dropped.
-    let rows = cancellable(results, cancel).flat_map(move |batch| {
+    let rows = results.flat_map(move |batch| {
         let _running = &running;
         encode_or_fail(&row_fields, batch, &id, &text).inspect(counted(sent.clone()))
     });
@@ -120,7 +118,6 @@ fn encode_batch(
 pub fn copy_response(
     results: QueryStream,
     copy: &CopyOut,
-    cancel: CancelSignal,
     text: TextOptions,
 ) -> PgWireResult<CopyResponse> {
     let schema = wire::schema(&results.schema());
@@ -141,7 +138,7 @@ pub fn copy_response(
         && copy.delimiter.is_none_or(|d| d == '\t')
         && copy.null.as_deref().is_none_or(|n| n == "\\N");
     let bytes = results.bytes_sent();
-    let data = cancellable(results, cancel).map(move |batch| {
+    let data = results.map(move |batch| {
         let batch = batch.map_err(|e| query_error_with_id(&e, &id))?;
         let batch =
             wire::batch(batch).map_err(|e| pgwire::error::PgWireError::ApiError(Box::new(e)))?;
@@ -246,31 +243,4 @@ fn header_line(schema: &Schema, copy: &CopyOut) -> String {
         })
         .collect();
     format!("{}\n", names.join(&delimiter.to_string()))
-}
-
-/// The batches until the client cancels; then one `Cancelled` error and the end.
-fn cancellable(
-    results: QueryStream,
-    cancel: CancelSignal,
-) -> impl Stream<Item = Result<RecordBatch, QueryError>> + Send {
-    stream::unfold(Some((results, Some(cancel))), |state| async move {
-        let (mut results, cancel) = state?;
-        let Some(signal) = cancel else {
-            let next = results.next().await?;
-            return Some((next, Some((results, None))));
-        };
-        tokio::select! {
-            biased;
-            fired = signal.clone() => {
-                if fired {
-                    Some((Err(QueryError::Cancelled), None))
-                } else {
-                    // The request ended without a cancel: stop watching.
-                    let next = results.next().await?;
-                    Some((next, Some((results, None))))
-                }
-            }
-            next = results.next() => next.map(|item| (item, Some((results, Some(signal))))),
-        }
-    })
 }

@@ -1,6 +1,6 @@
 //! The one mapping from gateway errors to SQLSTATE.
 
-use lakegate_gateway::{AuthError, QueryError};
+use lakegate_gateway::{AuthError, Failed, QueryError};
 use pgwire::error::{ErrorInfo, PgWireError};
 
 /// The SQLSTATE of a query error (`QueryError::codes`).
@@ -35,6 +35,14 @@ pub fn query_error_with_id(error: &QueryError, query_id: &str) -> PgWireError {
     PgWireError::UserError(Box::new(info))
 }
 
+/// A statement the gateway refused, with its audit line's query id where it has one.
+pub fn failed(failed: &Failed) -> PgWireError {
+    match &failed.query_id {
+        Some(id) => query_error_with_id(&failed.error, id),
+        None => query_error(&failed.error),
+    }
+}
+
 /// A refused login: always fatal, so the connection closes before any query. Login
 /// failures are `28P01`, except a missing TLS layer, which is `28000`.
 pub fn auth_error(error: &AuthError, user: &str) -> PgWireError {
@@ -59,15 +67,6 @@ pub fn auth_error(error: &AuthError, user: &str) -> PgWireError {
         code,
         format!("password authentication failed for user \"{user}\": {error}"),
     )
-}
-
-/// An error that ends the statement, not the connection.
-pub fn error(code: &str, message: String) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "ERROR".to_string(),
-        code.to_string(),
-        message,
-    )))
 }
 
 /// A fatal error: pgwire closes the connection after sending it.

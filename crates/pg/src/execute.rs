@@ -19,10 +19,10 @@ use pgwire::messages::extendedquery::{Execute, PortalSuspended};
 use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
 
 use crate::connection::Connection;
-use crate::cursor::CursorError;
 use crate::encode::rows_response;
-use crate::handler::cursor_error;
+use crate::error::query_error;
 use crate::settings;
+use lakegate_gateway::QueryError;
 
 /// Runs (on first `Execute`) and continues a portal, up to the message's row limit.
 pub async fn execute<H, C>(handler: &H, client: &mut C, message: Execute) -> PgWireResult<()>
@@ -104,8 +104,10 @@ where
     let wanted = (max_rows > 0).then_some(max_rows as u64);
     let (schema, batches) = match connection.cursors.fetch(name, wanted).await {
         Ok(fetched) => fetched,
-        Err(CursorError::Unknown(_)) => return Err(PgWireError::PortalNotFound(name.to_owned())),
-        Err(e) => return Err(cursor_error(&e)),
+        Err(QueryError::NoSuchCursor(_)) => {
+            return Err(PgWireError::PortalNotFound(name.to_owned()));
+        }
+        Err(e) => return Err(query_error(&e)),
     };
     let options = settings::format_options(client.metadata());
     let mut rows = rows_response(&schema, batches, &Format::UnifiedText, options)?;

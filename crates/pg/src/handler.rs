@@ -1,15 +1,14 @@
-//! Simple and extended query handling: statements in, responses out, all via the gateway.
+//! Simple and extended query handling: the pg adapter of the gateway's statement lifecycle.
+//! Messages in, a [`Request`] to the gateway, its [`Answer`] encoded as pg responses.
 
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use arrow_pg::datatypes::into_pg_type;
 use async_trait::async_trait;
 use futures::Sink;
-use lakegate_gateway::arrow::datatypes::{DataType, SchemaRef};
+use lakegate_gateway::arrow::datatypes::SchemaRef;
 use lakegate_gateway::{
-    Action, AuditEntry, CopyOut, Gateway, Outcome, ParamValues, QueryError, QueryStream, Running,
-    Session, Statement, Transaction,
+    Action, Answer, Cancel, Command, Gateway, QueryError, Request, Statement, Transaction,
 };
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler, send_describe_response};
@@ -22,10 +21,9 @@ use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::extendedquery::{Describe, Execute, TARGET_TYPE_BYTE_PORTAL};
 
 use crate::columnar::TextOptions;
-use crate::connection::{CancelSignal, Connection};
-use crate::cursor::CursorError;
+use crate::connection::Connection;
 use crate::encode::{copy_response, query_response, rows_response};
-use crate::error::{error, query_error, query_error_with_id};
+use crate::error::{failed, query_error, query_error_with_id};
 use crate::settings;
 use crate::statement::{Prepared, StatementParser};
 
@@ -45,28 +43,27 @@ impl SimpleQueryHandler for QueryHandler {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let connection = Connection::of(client)?;
-        let statements = self.gateway.parse(query).map_err(|e| query_error(&e))?;
+        let caller = connection.caller();
+        let statements = self
+            .gateway
+            .statements(&caller, query)
+            .map_err(|f| failed(&f))?;
         if statements.is_empty() {
             return Ok(vec![Response::EmptyQuery]);
         }
         let cancel = connection.start_request().await;
         let mut responses = Vec::with_capacity(statements.len());
         for statement in &statements {
-            let request = Request {
+            let step = Step {
                 connection: &connection,
-                sql: query,
+                activity: query,
                 statement,
-                text: TextOptions::of(&settings::format_options(client.metadata())),
                 params: None,
                 format: &Format::UnifiedText,
                 cancel: cancel.clone(),
-                running: None,
                 described: None,
             };
-            match self
-                .respond(client, self.gateway.classify(statement), request)
-                .await
-            {
+            match self.respond(client, step).await {
                 Ok(r) => responses.push(r),
                 // PostgreSQL stops a multi-statement query at its first error.
                 Err(PgWireError::UserError(info)) if info.severity == "ERROR" => {
@@ -135,268 +132,141 @@ impl ExtendedQueryHandler for QueryHandler {
     {
         let connection = Connection::of(client)?;
         let prepared = &portal.statement.statement;
-        let params = if prepared.plan.is_some() {
-            Some(crate::params::decode(portal, &prepared.parameter_types()?)?)
-        } else {
-            None
-        };
-        let request = Request {
+        let params = crate::params::PortalParameters(portal);
+        let step = Step {
             connection: &connection,
-            sql: &prepared.sql,
+            activity: &prepared.sql,
             statement: &prepared.statement,
-            text: TextOptions::of(&settings::format_options(client.metadata())),
-            params,
+            params: Some(&params),
             format: &portal.result_column_format,
             cancel: connection.start_request().await,
-            running: None,
-            described: match (&prepared.action, &prepared.plan) {
-                (Action::Query, Some(plan)) => Some(Session::result_schema(plan)),
+            described: match &prepared.described.action {
+                Action::Query => Some(&prepared.described.columns),
                 _ => None,
             },
         };
-        self.respond(client, Ok(prepared.action.clone()), request)
-            .await
+        self.respond(client, step).await
     }
 }
 
-/// One statement to answer, whichever protocol it came by.
-struct Request<'a> {
+/// One statement of a message, with what the connection knows of it.
+struct Step<'a> {
     connection: &'a Connection,
     /// The client's text of the statement (of all of a simple query's statements), as
     /// `pg_stat_activity` shows it.
-    sql: &'a str,
+    activity: &'a str,
     statement: &'a Statement,
-    /// The connection's time zone and float digits when the statement arrived.
-    text: TextOptions,
-    params: Option<ParamValues>,
+    params: Option<&'a dyn lakegate_gateway::Parameters>,
     format: &'a Format,
-    cancel: CancelSignal,
-    /// Shows the connection active in `pg_stat_activity` while held.
-    running: Option<Running>,
-    /// The result columns a prepared statement was described with, which its rows must
-    /// have: the statement is planned again when it runs, and the lake or the policy may
-    /// have changed them since.
-    described: Option<SchemaRef>,
+    cancel: Cancel,
+    /// The result columns a prepared statement was described with.
+    described: Option<&'a SchemaRef>,
 }
 
 impl QueryHandler {
-    /// Answers one statement, shown `active` in `pg_stat_activity` meanwhile.
-    async fn respond<C>(
-        &self,
-        client: &mut C,
-        action: Result<Action, QueryError>,
-        request: Request<'_>,
-    ) -> PgWireResult<Response>
+    /// Answers one statement through the gateway, shown `active` in `pg_stat_activity`
+    /// meanwhile (until its rows are sent, for a query).
+    async fn respond<C>(&self, client: &mut C, step: Step<'_>) -> PgWireResult<Response>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let mut request = request;
-        request.running = Some(request.connection.backend.active(request.sql));
-        self.answer(client, action, request).await
+        let running = step.connection.backend.active(step.activity);
+        let caller = step.connection.caller();
+        let sql = step.statement.to_string();
+        let request = Request {
+            caller: &caller,
+            sql: &sql,
+            statement: step.statement,
+            settings: client.metadata(),
+            params: step.params,
+            cancel: Some(step.cancel.clone()),
+            described: step.described,
+        };
+        let answer = self.gateway.run(request).await.map_err(|f| failed(&f))?;
+        let options = settings::format_options(client.metadata());
+        match answer {
+            Answer::Rows(rows) => Ok(Response::Query(query_response(
+                rows,
+                step.format,
+                options,
+                Some(running),
+            )?)),
+            Answer::Copy { copy, rows } => Ok(Response::CopyOut(copy_response(
+                rows,
+                &copy,
+                TextOptions::of(&options),
+            )?)),
+            Answer::Cursor {
+                name,
+                holdable,
+                rows,
+            } => {
+                let cursors = &step.connection.cursors;
+                cursors
+                    .declare(&name, rows)
+                    .await
+                    .map_err(|e| query_error(&e))?;
+                (step.connection.backend).cursor_opened(&name, &sql, holdable);
+                Ok(Response::Execution(Tag::new("DECLARE CURSOR")))
+            }
+            Answer::Command(command) => self.command(client, &step, command).await,
+        }
     }
 
-    /// Answers one statement, given the guard's decision, and writes its audit line.
-    async fn answer<C>(
+    /// Applies a statement to the connection's own state and writes its audit line.
+    async fn command<C>(
         &self,
         client: &mut C,
-        action: Result<Action, QueryError>,
-        request: Request<'_>,
+        step: &Step<'_>,
+        command: Command,
     ) -> PgWireResult<Response>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let audit = self
-            .gateway
-            .audit(request.connection.caller(), &request.statement.to_string());
-        let response = match action {
-            Ok(Action::Query) => return self.query(client, request, audit).await,
-            Ok(Action::CopyOut(copy)) => return self.copy_out(request, copy, audit).await,
-            Ok(Action::Declare { name, query }) => {
-                return self.declare(request, &name, &query, audit).await;
-            }
-            Ok(Action::Fetch { name, rows }) => self.fetch(client, &request, &name, rows).await,
-            Ok(Action::Move { name, rows }) => request
-                .connection
-                .cursors
-                .fetch(&name, rows)
-                .await
-                .map(|(_, batches)| {
-                    let moved: usize = batches.iter().map(|b| b.num_rows()).sum();
-                    Response::Execution(Tag::new("MOVE").with_rows(moved))
-                })
-                .map_err(|e| cursor_error(&e)),
-            Ok(Action::CloseCursor(name)) => {
-                let closed = request.connection.cursors.close(name.as_deref()).await;
-                if closed.is_ok() {
-                    request.connection.backend.cursor_closed(name.as_deref());
+        let cursors = &step.connection.cursors;
+        // The outer error is the connection's (the socket failed); the inner the statement's.
+        let done: Result<Response, QueryError> = match &command.action {
+            Action::Set { name, value } => settings::set(client, name, value.clone()).await?,
+            Action::Reset(name) => settings::reset(client, name.as_deref()).await?,
+            Action::Transaction(t) => Ok(transaction(*t)),
+            Action::NoOp(tag) => Ok(Response::Execution(Tag::new(tag))),
+            Action::Fetch { name, rows } => match cursors.fetch(name, *rows).await {
+                Ok((schema, batches)) => {
+                    let options = settings::format_options(client.metadata());
+                    let rows = rows_response(&schema, batches, step.format, options)?;
+                    Ok(Response::Query(rows))
                 }
-                closed
-                    .map(|()| Response::Execution(Tag::new("CLOSE CURSOR")))
-                    .map_err(|e| cursor_error(&e))
+                Err(e) => Err(e),
+            },
+            Action::Move { name, rows } => cursors.fetch(name, *rows).await.map(|(_, batches)| {
+                let moved: usize = batches.iter().map(|b| b.num_rows()).sum();
+                Response::Execution(Tag::new("MOVE").with_rows(moved))
+            }),
+            Action::CloseCursor(name) => cursors.close(name.as_deref()).await.map(|()| {
+                step.connection.backend.cursor_closed(name.as_deref());
+                Response::Execution(Tag::new("CLOSE CURSOR"))
+            }),
+            // The gateway answers every other statement itself.
+            other => Err(QueryError::Internal(format!(
+                "{other:?} is not a connection command"
+            ))),
+        };
+        match done {
+            Ok(response) => {
+                command.finish(Ok(0));
+                Ok(response)
             }
-            Err(e) => return Err(failed(audit, &e)),
-            Ok(Action::Set { name, value }) => settings::set(client, &name, value).await,
-            Ok(Action::Reset(name)) => settings::reset(client, name.as_deref()).await,
-            Ok(Action::Show(name)) => settings::show(client, &name),
-            Ok(Action::Transaction(t)) => Ok(transaction(t)),
-            Ok(Action::NoOp(tag)) => Ok(Response::Execution(Tag::new(tag))),
-            Ok(Action::Unsupported(what)) => Err(query_error(&QueryError::Unsupported(what))),
-        };
-        let outcome = if response.is_ok() {
-            Outcome::Ok
-        } else {
-            Outcome::Error
-        };
-        audit.finish(outcome, 0, None);
-        response
-    }
-
-    /// Plans (cancellably) and starts a query; its rows stream as the client reads them.
-    async fn query<C>(
-        &self,
-        client: &mut C,
-        mut request: Request<'_>,
-        audit: AuditEntry,
-    ) -> PgWireResult<Response>
-    where
-        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-    {
-        let results = self.start(&request, request.statement, audit).await?;
-        let options = settings::format_options(client.metadata());
-        let running = request.running.take();
-        let response = query_response(results, request.format, options, request.cancel, running)?;
-        Ok(Response::Query(response))
-    }
-
-    /// `COPY (query) TO STDOUT`: the query runs as any other (guard, plan, policy), and its
-    /// rows go out as copy data.
-    async fn copy_out(
-        &self,
-        request: Request<'_>,
-        copy: CopyOut,
-        audit: AuditEntry,
-    ) -> PgWireResult<Response> {
-        let query = match self.inner_query(&copy.query) {
-            Ok(query) => query,
-            Err(e) => return Err(failed(audit, &e)),
-        };
-        let results = self.start(&request, &query, audit).await?;
-        Ok(Response::CopyOut(copy_response(
-            results,
-            &copy,
-            request.cancel,
-            request.text,
-        )?))
-    }
-
-    /// `DECLARE name CURSOR FOR query`: the query starts now; its rows wait for `FETCH`.
-    async fn declare(
-        &self,
-        request: Request<'_>,
-        name: &str,
-        sql: &str,
-        audit: AuditEntry,
-    ) -> PgWireResult<Response> {
-        let query = match self.inner_query(sql) {
-            Ok(query) => query,
-            Err(e) => return Err(failed(audit, &e)),
-        };
-        let results = self.start(&request, &query, audit).await?;
-        request
-            .connection
-            .cursors
-            .declare(name, results)
-            .await
-            .map_err(|e| cursor_error(&e))?;
-        let holdable = matches!(request.statement, Statement::Declare { stmts }
-            if stmts.iter().any(|d| d.hold == Some(true)));
-        (request.connection.backend).cursor_opened(name, &request.statement.to_string(), holdable);
-        Ok(Response::Execution(Tag::new("DECLARE CURSOR")))
-    }
-
-    /// `FETCH n FROM name`: the cursor's next rows.
-    async fn fetch<C: ClientInfo>(
-        &self,
-        client: &C,
-        request: &Request<'_>,
-        name: &str,
-        rows: Option<u64>,
-    ) -> PgWireResult<Response> {
-        let (schema, batches) = request
-            .connection
-            .cursors
-            .fetch(name, rows)
-            .await
-            .map_err(|e| cursor_error(&e))?;
-        let options = settings::format_options(client.metadata());
-        let response = rows_response(&schema, batches, request.format, options)?;
-        Ok(Response::Query(response))
-    }
-
-    /// The one query a COPY or a cursor runs, held to the same guard as a query sent
-    /// directly.
-    fn inner_query(&self, sql: &str) -> Result<Statement, QueryError> {
-        let mut statements = self.gateway.parse(sql)?;
-        if statements.len() != 1 {
-            return Err(QueryError::Syntax("expected one query".to_string()));
-        }
-        let statement = statements.remove(0);
-        match self.gateway.classify(&statement)? {
-            Action::Query => Ok(statement),
-            _ => Err(QueryError::Unsupported("this inner statement".to_string())),
+            Err(e) => {
+                let id = command.query_id().to_string();
+                command.finish(Err(&e));
+                Err(query_error_with_id(&e, &id))
+            }
         }
     }
-
-    /// Plans (cancellably) and starts `statement`, finishing the audit entry if it fails.
-    async fn start(
-        &self,
-        request: &Request<'_>,
-        statement: &Statement,
-        audit: AuditEntry,
-    ) -> PgWireResult<QueryStream> {
-        let id = audit.id().to_string();
-        let principal = &request.connection.identity.principal;
-        let run = async {
-            let session = self.gateway.session(principal).await?;
-            let plan = session.plan(statement, &request.text.zone).await?;
-            Ok::<_, QueryError>((session, plan))
-        };
-        let planned = tokio::select! {
-            biased;
-            true = request.cancel.clone() => Err(QueryError::Cancelled),
-            planned = run => planned,
-        };
-        let (session, plan) = match planned {
-            Ok(planned) => planned,
-            Err(e) => return Err(failed(audit, &e)),
-        };
-        if let Some(described) = &request.described
-            && !same_columns(described, &Session::result_schema(&plan))
-        {
-            return Err(failed(audit, &QueryError::ResultTypeChanged));
-        }
-        session
-            .execute(plan, request.params.clone(), &request.text.zone, audit)
-            .await
-            .map_err(|e| query_error_with_id(&e, &id))
-    }
-}
-
-/// Whether rows of `now` can be sent as `described`: the same names and PostgreSQL types,
-/// in order. (A `timestamptz` column's Arrow type names the session's zone, which a client
-/// may change between Parse and Execute; its PostgreSQL type stays `timestamptz`.)
-fn same_columns(described: &SchemaRef, now: &SchemaRef) -> bool {
-    let pg_type = |t: &DataType| into_pg_type(t).ok();
-    described.fields().len() == now.fields().len()
-        && described.fields().iter().zip(now.fields()).all(|(a, b)| {
-            a.name() == b.name()
-                && (a.data_type() == b.data_type()
-                    || pg_type(a.data_type()).is_some_and(|t| Some(t) == pg_type(b.data_type())))
-        })
 }
 
 /// Transaction control on a read-only server: acknowledged, so drivers keep their state.
@@ -409,20 +279,4 @@ fn transaction(t: Transaction) -> Response {
         Transaction::Release => Response::Execution(Tag::new("RELEASE")),
         Transaction::RollbackToSavepoint => Response::Execution(Tag::new("ROLLBACK")),
     }
-}
-
-pub(crate) fn cursor_error(e: &CursorError) -> PgWireError {
-    match e {
-        CursorError::Unknown(name) => error("34000", format!("cursor \"{name}\" does not exist")),
-        CursorError::Duplicate(name) => error("42P03", format!("cursor \"{name}\" already exists")),
-        CursorError::Query(e) => query_error(e),
-    }
-}
-
-/// Finishes the audit line of a statement that failed before it ran; the error the client
-/// gets carries the line's query id.
-fn failed(audit: AuditEntry, e: &QueryError) -> PgWireError {
-    let id = audit.id().to_string();
-    audit.finish(Outcome::of(e), 0, Some(e));
-    query_error_with_id(e, &id)
 }

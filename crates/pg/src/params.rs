@@ -5,18 +5,25 @@ use lakegate_gateway::arrow::datatypes::DataType;
 use lakegate_gateway::{ParamValues, QueryError};
 use pgwire::api::Type;
 use pgwire::api::portal::Portal;
-use pgwire::error::PgWireResult;
+use pgwire::error::PgWireError;
 
-use crate::error::query_error;
+/// A portal's bound parameters, decoded when the gateway has planned their types.
+pub struct PortalParameters<'a, S>(pub &'a Portal<S>);
+
+impl<S: Clone + Send + Sync> lakegate_gateway::Parameters for PortalParameters<'_, S> {
+    fn bind(&self, types: &[Option<DataType>]) -> Result<ParamValues, QueryError> {
+        decode(self.0, types)
+    }
+}
 
 /// The portal's parameters. A number the client sends as an integer or a float where the
 /// plan expects a `numeric` (psycopg 3 sends `20` as `int2` for `amount > %s`) is decoded as
 /// the client sent it, then cast: arrow-pg refuses to coerce it ("Cannot coerce integer
 /// value to Decimal128"). A value the expected type cannot hold is `22003`.
-pub fn decode<S: Clone>(
+fn decode<S: Clone>(
     portal: &Portal<S>,
     expected: &[Option<DataType>],
-) -> PgWireResult<ParamValues> {
+) -> Result<ParamValues, QueryError> {
     let hints = &portal.statement.parameter_types;
     let as_sent: Vec<bool> = expected
         .iter()
@@ -35,15 +42,18 @@ pub fn decode<S: Clone>(
         .zip(&as_sent)
         .map(|(t, sent)| if *sent { None } else { t.as_ref() })
         .collect();
-    let mut params = deserialize_parameters(portal, &decode_as)?;
+    let mut params = deserialize_parameters(portal, &decode_as).map_err(|e| match e {
+        PgWireError::UserError(info) => QueryError::InvalidText(info.message),
+        other => QueryError::InvalidText(other.to_string()),
+    })?;
     if let ParamValues::List(values) = &mut params {
         for ((value, sent), expected) in values.iter_mut().zip(&as_sent).zip(expected) {
             if let (true, Some(expected)) = (*sent, expected) {
                 value.value = value.value.cast_to(expected).map_err(|_| {
-                    query_error(&QueryError::NumericOutOfRange(format!(
+                    QueryError::NumericOutOfRange(format!(
                         "{} does not fit {expected}",
                         value.value
-                    )))
+                    ))
                 })?;
             }
         }

@@ -104,6 +104,15 @@ mod tests {
     }
 }
 
+/// The session's `TimeZone`, set with `SET` or sent at start-up (pgjdbc sends its JVM's
+/// zone), from its settings by lower-case name; UTC if it names none PostgreSQL knows.
+pub fn zone(settings: &std::collections::HashMap<String, String>) -> crate::SessionZone {
+    settings
+        .get("timezone")
+        .and_then(|v| crate::SessionZone::parse(v))
+        .unwrap_or_default()
+}
+
 /// What `SHOW` answers: its column names and rows of text, as PostgreSQL's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shown {
