@@ -293,6 +293,29 @@ def test_excluded_columns_do_not_exist(client):
     assert client.one("engineer", "SELECT count(*) FROM information_schema.columns WHERE column_name = 'balance'") > 0
 
 
+def test_a_hidden_relation_reads_as_a_missing_one_wherever_it_is_named(client):
+    """Relations are looked up before planning (gateway/src/session.rs): a table the persona
+    cannot see gets the SQLSTATE and message of one that never existed, named in a join, a
+    subquery or a CTE's body; a CTE's name is no relation, and a name called with arguments
+    is a table function while the same name without them is a relation like any other."""
+    for sql in [
+        f"SELECT * FROM {T}",
+        f"SELECT 1 FROM unrestricted_raw_zone.wards w JOIN {T} t ON true",
+        f"SELECT 1 WHERE EXISTS (SELECT 1 FROM {T})",
+        f"WITH h AS (SELECT * FROM {T}) SELECT 1 FROM h",
+        "SELECT * FROM parking_raw_zone.no_such_table",
+        "SELECT * FROM generate_series",
+    ]:
+        assert client.error("public", sql) == client.code("42P01"), sql
+    assert client.one("public", "WITH tickets AS (SELECT 1 AS a) SELECT a FROM tickets") == 1
+    assert client.one("public", "SELECT count(*) FROM generate_series(1, 3)") == 3
+    if client.transport == "pg":
+        hidden = client.message("public", f"SELECT * FROM {T}").splitlines()[0]
+        missing = client.message("public", "SELECT * FROM parking_raw_zone.no_such_table").splitlines()[0]
+        assert hidden == f'relation "{T}" does not exist'
+        assert missing == hidden.replace("liberator_pcn_tickets", "no_such_table")
+
+
 # --- settings, catalogs and EXPLAIN ------------------------------------------------------
 
 def test_search_path_role_and_authorization_change_nothing(client):

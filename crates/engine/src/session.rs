@@ -35,8 +35,8 @@ pub struct EngineConfig {
     pub memory: MemoryConfig,
 }
 
-/// Memory the engine may use, and what it keeps cached. The default limits and keeps
-/// nothing.
+/// Memory the engine may use, and what it keeps cached. The default (all zeros) sets no
+/// memory limit and caches nothing.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryConfig {
     /// Bytes all running queries may hold together; sorts, joins and aggregations spill to

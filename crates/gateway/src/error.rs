@@ -216,8 +216,8 @@ impl QueryError {
     /// Sorts a DataFusion error into what the client is told, by its type (wrapped,
     /// shared or external errors are looked through), never by its message. `tables` are
     /// the tables the statement reads, named when a data file fails. A missing or hidden
-    /// table never gets here: the session refuses it before planning
-    /// (`Session::plan`).
+    /// relation is refused before planning (`Session::plan`), so DataFusion's own "table
+    /// not found" is only met for a name it resolves otherwise, and stays a plan error.
     pub fn from_datafusion(error: DataFusionError, tables: &[String]) -> QueryError {
         QueryError::classify(&error, tables)
     }
@@ -270,6 +270,7 @@ impl QueryError {
             ArrowError::ParquetError(_) | ArrowError::IoError(_, _) => data_file(tables),
             ArrowError::ExternalError(e) => QueryError::from_external(e.as_ref(), tables),
             ArrowError::ArithmeticOverflow(m) => QueryError::NumericOutOfRange(m.clone()),
+            ArrowError::MemoryError(m) => QueryError::ResourcesExhausted(m.clone()),
             other => QueryError::Data(other.to_string()),
         }
     }
@@ -304,7 +305,11 @@ impl QueryError {
         if let Some(inner) = error.downcast_ref::<ArrowError>() {
             return QueryError::from_arrow(inner, tables);
         }
-        if error.is::<datafusion::parquet::errors::ParquetError>() || error.is::<std::io::Error>() {
+        // Reading a data file failed: the table is named, never the file, its path or URL.
+        if error.is::<datafusion::parquet::errors::ParquetError>()
+            || error.is::<object_store::Error>()
+            || error.is::<std::io::Error>()
+        {
             return data_file(tables);
         }
         QueryError::Internal(error.to_string())

@@ -20,7 +20,7 @@ use crate::origin::Origin;
 use crate::protocol::Protocol;
 use crate::session::Session;
 use crate::stream::QueryStream;
-use crate::{LogicalPlan, ParamValues, Statement};
+use crate::{ParamValues, Statement};
 
 /// Resolves to `true` when the client cancels the request it was made for (PostgreSQL's
 /// `CancelRequest`), to `false` when that request ends without one. Shared, so a stream
@@ -32,14 +32,16 @@ pub type Cancel = Shared<BoxFuture<'static, bool>>;
 pub trait Parameters: Send + Sync {
     /// The values of `$1…$n`; `types` has the type the plan expects for each, in order,
     /// `None` where the plan leaves one open. A value that cannot be decoded as its type is
-    /// `22P02`/`22003` (`QueryError::InvalidParameterValue`, `NumericOutOfRange`).
+    /// `QueryError::InvalidText` (`22P02`), one out of its type's range `NumericOutOfRange`
+    /// (`22003`).
     fn bind(&self, types: &[Option<DataType>]) -> Result<ParamValues, QueryError>;
 }
 
 /// One statement, as a front end hands it to [`Gateway::describe`] or [`Gateway::run`].
 pub struct Request<'a> {
     pub caller: &'a Caller,
-    /// What the audit line records: the client's text of the statement.
+    /// What the audit line records of the statement: the client's text (Flight SQL) or
+    /// the parsed statement written back (one of a pg message's several).
     pub sql: &'a str,
     pub statement: &'a Statement,
     /// The connection's settings by lower-case name (`SET`, start-up parameters): they
@@ -50,18 +52,17 @@ pub struct Request<'a> {
     pub params: Option<&'a dyn Parameters>,
     /// The cancel signal of the client's request, where the protocol has one.
     pub cancel: Option<Cancel>,
-    /// The result columns the client was told the statement returns (a prepared
-    /// statement's Describe): the rows must have them, or the statement fails with
-    /// PostgreSQL's `0A000` "cached plan must not change result type".
-    pub described: Option<&'a SchemaRef>,
+    /// What the client was told of the statement (a prepared statement's Describe): its
+    /// rows must have those columns and its parameters those types (the client encoded
+    /// them so), or the statement fails with PostgreSQL's `0A000` "cached plan must not
+    /// change result type" and drivers prepare it again.
+    pub described: Option<&'a Described>,
 }
 
 /// What a statement would do, planned but not run.
 #[derive(Debug, Clone)]
 pub struct Described {
     pub action: Action,
-    /// The plan of a query, or of the query a `DECLARE` opens a cursor over.
-    pub plan: Option<LogicalPlan>,
     /// The columns of its rows: a query's, `SHOW`'s; empty for statements without rows
     /// (a `DECLARE`'s cursor is described by its name, a `FETCH` by its cursor).
     pub columns: SchemaRef,
@@ -136,16 +137,22 @@ impl Gateway {
             .map_err(|e| audited(self.audit(caller.clone(), sql), e))
     }
 
-    /// The one statement of a prepared statement or a Flight SQL command; `None` for none.
+    /// The one statement of a prepared statement or a Flight SQL command. `None` for an
+    /// empty prepared statement (PostgreSQL's empty query); a Flight SQL command must hold
+    /// exactly one. Several are refused (and audited).
     pub fn statement(&self, caller: &Caller, sql: &str) -> Result<Option<Statement>, Failed> {
         let mut statements = self.statements(caller, sql)?;
-        if statements.len() > 1 {
-            let error = QueryError::Syntax(
-                "cannot insert multiple commands into a prepared statement".to_string(),
-            );
-            return Err(audited(self.audit(caller.clone(), sql), error));
-        }
-        Ok(statements.pop())
+        let refused = match (caller.protocol, statements.len()) {
+            (Protocol::Postgres, n) if n > 1 => {
+                "cannot insert multiple commands into a prepared statement".to_string()
+            }
+            (Protocol::Flight | Protocol::Http, n) if n != 1 => {
+                format!("a Flight SQL command holds one statement; this one holds {n}")
+            }
+            _ => return Ok(statements.pop()),
+        };
+        let error = QueryError::Syntax(refused);
+        Err(audited(self.audit(caller.clone(), sql), error))
     }
 
     /// Plans a statement without running it: its result columns, parameter types and
@@ -163,7 +170,6 @@ impl Gateway {
                     return Ok(Described {
                         columns: show_columns(name),
                         action,
-                        plan: None,
                         parameter_types: Vec::new(),
                         origins: Vec::new(),
                     });
@@ -174,7 +180,6 @@ impl Gateway {
             let Some(query) = query else {
                 return Ok(Described {
                     action,
-                    plan: None,
                     columns: Arc::new(Schema::empty()),
                     parameter_types: Vec::new(),
                     origins: Vec::new(),
@@ -194,7 +199,6 @@ impl Gateway {
             let origins = session.column_origins(&plan).await;
             Ok(Described {
                 action,
-                plan: Some(plan),
                 columns,
                 parameter_types,
                 origins,
@@ -223,8 +227,8 @@ impl Gateway {
             Ok(action) => action,
             Err(e) => return Err(audited(audit, e)),
         };
-        let (query, answer): (Statement, fn(QueryStream) -> Answer) = match action {
-            Action::Query => (request.statement.clone(), Answer::Rows),
+        let query = match action {
+            Action::Query => request.statement.clone(),
             Action::CopyOut(copy) => {
                 let query = match self.inner_query(&copy.query) {
                     Ok(query) => query,
@@ -240,11 +244,13 @@ impl Gateway {
                 };
                 let holdable = matches!(request.statement, Statement::Declare { stmts }
                     if stmts.iter().any(|d| d.hold == Some(true)));
+                // A cursor outlives the request that declared it: a cancel sent once that
+                // request has ended finds nothing running, as in PostgreSQL.
                 let rows = self.start(&request, &query, audit).await?;
                 return Ok(Answer::Cursor {
                     name,
                     holdable,
-                    rows,
+                    rows: rows.cancelled_by(None),
                 });
             }
             Action::Show(name) => {
@@ -267,7 +273,7 @@ impl Gateway {
             | Action::CloseCursor(_)) => return Ok(Answer::Command(Command { action, audit })),
         };
         let rows = self.start(&request, &query, audit).await?;
-        Ok(answer(rows.holding(admitted)))
+        Ok(Answer::Rows(rows.holding(admitted)))
     }
 
     /// What the guard says of a statement, and whether this front end serves it: SQL
@@ -319,13 +325,15 @@ impl Gateway {
         let planned = async {
             let session = self.session(&request.caller.principal).await?;
             let plan = session.plan(query, &zone).await?;
+            let parameter_types = Session::parameter_types(&plan)?;
             if let Some(described) = request.described
-                && !same_columns(described, &Session::result_schema(&plan))
+                && !(same_columns(&described.columns, &Session::result_schema(&plan))
+                    && same_types(&described.parameter_types, &parameter_types))
             {
                 return Err(QueryError::ResultTypeChanged);
             }
             let params = match request.params {
-                Some(params) => Some(params.bind(&Session::parameter_types(&plan)?)?),
+                Some(params) => Some(params.bind(&parameter_types)?),
                 None => None,
             };
             Ok((session, plan, params))
@@ -402,11 +410,30 @@ fn same_columns(described: &SchemaRef, now: &SchemaRef) -> bool {
         })
 }
 
+/// Whether parameters described as `described` are still of those types.
+fn same_types(described: &[Option<DataType>], now: &[Option<DataType>]) -> bool {
+    described.len() == now.len()
+        && described
+            .iter()
+            .zip(now)
+            .all(|(a, b)| a.as_ref().map(sql_type) == b.as_ref().map(sql_type))
+}
+
 /// An Arrow type with what PostgreSQL does not tell apart made equal (`numeric` of any
-/// precision is one type).
+/// precision is one type), element and field types included.
 fn sql_type(data_type: &DataType) -> DataType {
-    use datafusion::arrow::datatypes::TimeUnit;
+    use datafusion::arrow::datatypes::{IntervalUnit, TimeUnit};
+    let field = |f: &Field| Arc::new(Field::new(f.name(), sql_type(f.data_type()), true));
     match data_type {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            DataType::List(Arc::new(Field::new("item", sql_type(f.data_type()), true)))
+        }
+        DataType::Struct(fields) => DataType::Struct(fields.iter().map(|f| field(f)).collect()),
+        DataType::Date64 => DataType::Date32,
+        DataType::Time32(_) | DataType::Time64(_) => DataType::Time64(TimeUnit::Microsecond),
+        DataType::Interval(_) | DataType::Duration(_) => {
+            DataType::Interval(IntervalUnit::MonthDayNano)
+        }
         DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
         DataType::BinaryView | DataType::LargeBinary => DataType::Binary,
         DataType::Timestamp(_, zone) => DataType::Timestamp(
@@ -449,6 +476,20 @@ mod tests {
         let local = schema(vec![("t", DataType::Timestamp(Microsecond, None))]);
         assert!(same_columns(&utc, &london));
         assert!(!same_columns(&utc, &local));
+    }
+
+    #[test]
+    fn a_zone_inside_an_array_is_no_change_either() {
+        use datafusion::arrow::datatypes::TimeUnit::Microsecond;
+        let list = |zone: &str| {
+            let item = Field::new(
+                "item",
+                DataType::Timestamp(Microsecond, Some(zone.into())),
+                true,
+            );
+            schema(vec![("ts", DataType::List(Arc::new(item)))])
+        };
+        assert!(same_columns(&list("UTC"), &list("Europe/London")));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::TableReference;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
@@ -12,6 +13,7 @@ use datafusion::execution::{FunctionRegistry, SessionState};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::planner::object_name_to_table_reference;
 use futures::future::BoxFuture;
 
 use lakegate_engine::Executor;
@@ -315,15 +317,17 @@ impl Session {
 }
 
 /// Refuses a statement that reads a relation this session has not: missing and hidden alike,
-/// with PostgreSQL's `42P01` and its message (the name as written, without the database).
-/// Looked up before planning, so the error is known by what it is, not by the text of
-/// DataFusion's. Names of table functions (`generate_series(…)`) are not relations.
+/// with PostgreSQL's `42P01` and its message (the name as PostgreSQL prints it: case-folded,
+/// schema-qualified if written so, without the database). Looked up before planning, so the
+/// error is known by what it is, not by the text of DataFusion's. A name called with
+/// arguments (`generate_series(1, 3)`) is a function, not a relation.
 async fn missing_relation(state: &SessionState, statement: &DfStatement) -> Result<(), QueryError> {
     let references = state
         .resolve_table_references(statement)
         .map_err(|e| QueryError::from_datafusion(e, &[]))?;
+    let called = called_functions(statement, state);
     for reference in references {
-        if reference.schema().is_none() && state.table_functions().contains_key(reference.table()) {
+        if called.contains(&reference) {
             continue;
         }
         let exists = match state.schema_for_ref(reference.clone()) {
@@ -341,6 +345,39 @@ async fn missing_relation(state: &SessionState, statement: &DfStatement) -> Resu
         }
     }
     Ok(())
+}
+
+/// The names a statement calls as table functions (`FROM name(args)`), as references.
+fn called_functions(statement: &DfStatement, state: &SessionState) -> Vec<TableReference> {
+    use datafusion::sql::sqlparser::ast::{TableFactor, Visit, Visitor};
+    use std::ops::ControlFlow;
+
+    struct Calls(Vec<datafusion::sql::sqlparser::ast::ObjectName>);
+    impl Visitor for Calls {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table {
+                name,
+                args: Some(_),
+                ..
+            } = factor
+            {
+                self.0.push(name.clone());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let DfStatement::Statement(statement) = statement else {
+        return Vec::new();
+    };
+    let mut calls = Calls(Vec::new());
+    let _ = statement.visit(&mut calls);
+    let normalize = state.config_options().sql_parser.enable_ident_normalization;
+    calls
+        .0
+        .into_iter()
+        .filter_map(|name| object_name_to_table_reference(name, normalize).ok())
+        .collect()
 }
 
 /// `schema.table` of every table a plan scans, for error messages and the audit.

@@ -107,6 +107,12 @@ impl QueryStream {
         }
     }
 
+    /// Ends the statement with `error` before any row was sent (the front end could not
+    /// take its rows: a cursor of that name is already open), writing its audit line.
+    pub fn fail(mut self, error: &QueryError) {
+        self.finish(Outcome::of(error), Some(error));
+    }
+
     /// Where the front end counts the bytes it sends of these results.
     pub fn bytes_sent(&self) -> Option<BytesSent> {
         self.audit.as_ref().map(AuditEntry::bytes_sent)

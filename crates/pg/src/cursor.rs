@@ -21,15 +21,23 @@ pub struct Cursors {
 const MAX_OPEN: usize = 64;
 
 impl Cursors {
-    pub async fn declare(&self, name: &str, results: QueryStream) -> Result<(), QueryError> {
+    /// Opens a cursor over `results`; refused (and the results handed back, so the front
+    /// end can end the statement with the error) when the name is taken or the
+    /// connection holds as many cursors as it may.
+    pub async fn declare(
+        &self,
+        name: &str,
+        results: QueryStream,
+    ) -> Result<(), (QueryError, QueryStream)> {
         let mut open = self.open.lock().await;
         if open.contains_key(name) {
-            return Err(QueryError::DuplicateCursor(name.to_string()));
+            return Err((QueryError::DuplicateCursor(name.to_string()), results));
         }
         if open.len() >= MAX_OPEN {
-            return Err(QueryError::LimitExceeded(format!(
+            let error = QueryError::LimitExceeded(format!(
                 "a connection may hold at most {MAX_OPEN} open cursors; CLOSE one first"
-            )));
+            ));
+            return Err((error, results));
         }
         open.insert(
             name.to_string(),

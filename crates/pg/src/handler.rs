@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::Sink;
-use lakegate_gateway::arrow::datatypes::SchemaRef;
 use lakegate_gateway::{
-    Action, Answer, Cancel, Command, Gateway, QueryError, Request, Statement, Transaction,
+    Action, Answer, Cancel, Command, Described, Gateway, QueryError, Request, Statement,
+    Transaction,
 };
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler, send_describe_response};
@@ -23,7 +23,7 @@ use pgwire::messages::extendedquery::{Describe, Execute, TARGET_TYPE_BYTE_PORTAL
 use crate::columnar::TextOptions;
 use crate::connection::Connection;
 use crate::encode::{copy_response, query_response, rows_response};
-use crate::error::{failed, query_error, query_error_with_id};
+use crate::error::{failed, query_error_with_id};
 use crate::settings;
 use crate::statement::{Prepared, StatementParser};
 
@@ -141,7 +141,7 @@ impl ExtendedQueryHandler for QueryHandler {
             format: &portal.result_column_format,
             cancel: connection.start_request().await,
             described: match &prepared.described.action {
-                Action::Query => Some(&prepared.described.columns),
+                Action::Query => Some(&prepared.described),
                 _ => None,
             },
         };
@@ -159,8 +159,8 @@ struct Step<'a> {
     params: Option<&'a dyn lakegate_gateway::Parameters>,
     format: &'a Format,
     cancel: Cancel,
-    /// The result columns a prepared statement was described with.
-    described: Option<&'a SchemaRef>,
+    /// What a prepared statement was described with.
+    described: Option<&'a Described>,
 }
 
 impl QueryHandler {
@@ -204,10 +204,11 @@ impl QueryHandler {
                 rows,
             } => {
                 let cursors = &step.connection.cursors;
-                cursors
-                    .declare(&name, rows)
-                    .await
-                    .map_err(|e| query_error(&e))?;
+                if let Err((error, rows)) = cursors.declare(&name, rows).await {
+                    let id = rows.query_id().unwrap_or_default().to_string();
+                    rows.fail(&error);
+                    return Err(query_error_with_id(&error, &id));
+                }
                 (step.connection.backend).cursor_opened(&name, &sql, holdable);
                 Ok(Response::Execution(Tag::new("DECLARE CURSOR")))
             }

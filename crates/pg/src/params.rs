@@ -42,10 +42,7 @@ fn decode<S: Clone>(
         .zip(&as_sent)
         .map(|(t, sent)| if *sent { None } else { t.as_ref() })
         .collect();
-    let mut params = deserialize_parameters(portal, &decode_as).map_err(|e| match e {
-        PgWireError::UserError(info) => QueryError::InvalidText(info.message),
-        other => QueryError::InvalidText(other.to_string()),
-    })?;
+    let mut params = deserialize_parameters(portal, &decode_as).map_err(decode_error)?;
     if let ParamValues::List(values) = &mut params {
         for ((value, sent), expected) in values.iter_mut().zip(&as_sent).zip(expected) {
             if let (true, Some(expected)) = (*sent, expected) {
@@ -59,4 +56,19 @@ fn decode<S: Clone>(
         }
     }
     Ok(params)
+}
+
+/// A value the driver sent that is not one of its type: arrow-pg's and pgwire's SQLSTATE
+/// kept (`22003` out of range, `22023` a value it cannot coerce or a parameter it does not
+/// have), PostgreSQL's `22P02` for bytes that do not parse.
+fn decode_error(error: PgWireError) -> QueryError {
+    match error {
+        PgWireError::UserError(info) => match info.code.as_str() {
+            "22003" => QueryError::NumericOutOfRange(info.message),
+            "22P02" => QueryError::InvalidText(info.message),
+            _ => QueryError::InvalidArgument(info.message),
+        },
+        PgWireError::FailedToParseParameter(e) => QueryError::InvalidText(e.to_string()),
+        other => QueryError::InvalidArgument(other.to_string()),
+    }
 }

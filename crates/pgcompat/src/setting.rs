@@ -83,6 +83,15 @@ pub fn is_engine_option(name: &str) -> bool {
         .is_some_and(|prefix| prefix.eq_ignore_ascii_case("datafusion"))
 }
 
+/// The session's `TimeZone`, set with `SET` or sent at start-up (pgjdbc sends its JVM's
+/// zone), from its settings by lower-case name; UTC if it names none PostgreSQL knows.
+pub fn zone(settings: &std::collections::HashMap<String, String>) -> crate::SessionZone {
+    settings
+        .get("timezone")
+        .and_then(|v| crate::SessionZone::parse(v))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,15 +111,6 @@ mod tests {
         assert!(is_engine_option("datafusion.execution.batch_size"));
         assert!(!is_engine_option("myapp.user_id"));
     }
-}
-
-/// The session's `TimeZone`, set with `SET` or sent at start-up (pgjdbc sends its JVM's
-/// zone), from its settings by lower-case name; UTC if it names none PostgreSQL knows.
-pub fn zone(settings: &std::collections::HashMap<String, String>) -> crate::SessionZone {
-    settings
-        .get("timezone")
-        .and_then(|v| crate::SessionZone::parse(v))
-        .unwrap_or_default()
 }
 
 /// What `SHOW` answers: its column names and rows of text, as PostgreSQL's.
