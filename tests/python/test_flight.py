@@ -78,6 +78,19 @@ def test_prepared_statements_bind_parameters_and_report_their_schemas(as_, lakeg
     client.close_prepared(handle)
 
 
+def test_a_prepared_statement_announces_the_schema_its_rows_have(as_):
+    """CreatePreparedStatement's dataset schema is what DoGet streams once parameters are
+    bound: PostgreSQL's rules type `$1::int4 + 1` as int4 (ADBC refuses a stream whose
+    schema differs from the announced one)."""
+    client = as_("analyst")
+    handle, dataset, _ = client.prepare("SELECT $1::int4 + 1 AS n")
+    assert dataset.field(0).type == pa.int32()
+    bound = client.bind(handle, pa.record_batch([pa.array([5], pa.int32())], names=["$1"]))
+    table = client.execute_prepared(bound)
+    assert table.schema.field(0).type == pa.int32() and rows(table) == [(6,)]
+    client.close_prepared(handle)
+
+
 def test_binding_many_rows_to_a_query_is_refused(as_):
     client = as_("analyst")
     handle, _, _ = client.prepare(f"SELECT count(*) FROM {T} WHERE ward_code = $1")

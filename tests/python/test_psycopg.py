@@ -283,3 +283,26 @@ def test_privileges_are_read_only(lakegate):
             "has_schema_privilege(current_user, 'parking_raw_zone', 'usage'), "
             "has_schema_privilege('parking_raw_zone', 'CREATE')").fetchone()
         assert row == (True, False, False, True, False)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_a_result_computed_from_a_parameter_is_described_as_it_is_sent(lakegate, binary):
+    """PostgreSQL's rules type `$1::int4 + 1` as int4 once the parameter is bound: Describe
+    must say so too, or a binary client decodes four bytes as eight (a wrong number, no
+    error). Describe analyzes the plan with the parameters bound to NULLs of their types."""
+    with connect(lakegate, lakegate.parking(), autocommit=True) as conn:
+        cur = conn.cursor(binary=binary)
+        for prepare in (False, True):
+            # int2 * int4 is int4 in PostgreSQL (`int24mul`); a bare int2 stays int2.
+            cur.execute("SELECT %s::int4 + 1 AS n, %s::int2 * 2 AS m, %s::int2 AS s",
+                        [5, 7, 3], prepare=prepare)
+            assert cur.fetchone() == (6, 14, 3)
+            assert [d.type_code for d in cur.description] == [23, 23, 21]
+
+
+def test_a_regular_expression_that_does_not_compile_is_2201b(lakegate):
+    with connect(lakegate, lakegate.parking(), autocommit=True) as conn:
+        for sql in ["SELECT regexp_replace('a', '(', 'b')", "SELECT 'a' ~ '('"]:
+            with pytest.raises(psycopg.Error) as refused:
+                conn.execute(sql)
+            assert refused.value.sqlstate == "2201B", (sql, refused.value)

@@ -133,6 +133,7 @@ impl Outcome {
             | QueryError::InvalidParameterValue { .. }
             | QueryError::InvalidArgument(_)
             | QueryError::InvalidText(_)
+            | QueryError::InvalidRegex(_)
             | QueryError::InvalidDatetimeFormat(_)
             | QueryError::LimitExceeded(_)
             | QueryError::Unsupported(_)

@@ -61,6 +61,9 @@ pub enum QueryError {
     /// syntax for type …".
     #[error("{0}")]
     InvalidText(String),
+    /// A regular expression that does not compile (`~`, `regexp_replace`).
+    #[error("invalid regular expression: {0}")]
+    InvalidRegex(String),
     /// An argument a function cannot take (`format('%x', …)`).
     #[error("{0}")]
     InvalidArgument(String),
@@ -186,6 +189,7 @@ impl QueryError {
             QueryError::UnknownSetting(_) => codes("42704", InvalidArgument, Debug),
             QueryError::InvalidParameterValue { .. } => codes("22023", InvalidArgument, Debug),
             QueryError::InvalidText(_) => codes("22P02", InvalidArgument, Debug),
+            QueryError::InvalidRegex(_) => codes("2201B", InvalidArgument, Debug),
             QueryError::InvalidDatetimeFormat(_) => codes("22007", InvalidArgument, Debug),
             QueryError::LimitExceeded(_) => codes("54000", ResourceExhausted, Warn),
             QueryError::Unsupported(_) => codes("0A000", Unimplemented, Debug),
@@ -302,6 +306,14 @@ impl QueryError {
         if let Some(inner) = error.downcast_ref::<DataFusionError>() {
             return QueryError::classify(inner, tables);
         }
+        // Compiling the pattern (`regex`) or, when the planner folds a constant one, only
+        // parsing it (`regex-syntax`).
+        if let Some(regex) = error.downcast_ref::<regex::Error>() {
+            return QueryError::InvalidRegex(regex.to_string());
+        }
+        if let Some(regex) = error.downcast_ref::<regex_syntax::Error>() {
+            return QueryError::InvalidRegex(regex.to_string());
+        }
         if let Some(inner) = error.downcast_ref::<ArrowError>() {
             return QueryError::from_arrow(inner, tables);
         }
@@ -312,7 +324,10 @@ impl QueryError {
         {
             return data_file(tables);
         }
-        QueryError::Internal(error.to_string())
+        // Another library's error while the statement's expressions were evaluated: about
+        // the values, as far as anything says, so not an internal error (which is logged
+        // as the server's own failure).
+        QueryError::Data(error.to_string())
     }
 }
 
@@ -358,6 +373,13 @@ mod tests {
         assert!(matches!(
             QueryError::from_datafusion(worded, &[]),
             QueryError::Data(_)
+        ));
+        // A pattern a user sends, not a literal of ours (clippy checks those).
+        let pattern = String::from("(");
+        let regex = regex::Regex::new(&pattern).unwrap_err();
+        assert!(matches!(
+            QueryError::from_datafusion(DataFusionError::External(Box::new(regex)), &[]),
+            QueryError::InvalidRegex(_)
         ));
         let external = DataFusionError::External(Box::new(ArrowError::DivideByZero));
         assert!(matches!(

@@ -194,7 +194,7 @@ impl Gateway {
                 (_, Some(params)) => {
                     session.bound_schema(&plan, &params.bind(&parameter_types)?, &zone)?
                 }
-                (_, None) => Session::result_schema(&plan),
+                (_, None) => session.described_schema(&plan, &parameter_types, &zone),
             };
             let origins = session.column_origins(&plan).await;
             Ok(Described {
@@ -327,8 +327,10 @@ impl Gateway {
             let plan = session.plan(query, &zone).await?;
             let parameter_types = Session::parameter_types(&plan)?;
             if let Some(described) = request.described
-                && !(same_columns(&described.columns, &Session::result_schema(&plan))
-                    && same_types(&described.parameter_types, &parameter_types))
+                && !(same_columns(
+                    &described.columns,
+                    &session.described_schema(&plan, &parameter_types, &zone),
+                ) && same_types(&described.parameter_types, &parameter_types))
             {
                 return Err(QueryError::ResultTypeChanged);
             }

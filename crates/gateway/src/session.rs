@@ -28,7 +28,7 @@ use crate::changes::{LakeChanges, retry_once};
 use crate::error::QueryError;
 use crate::origin::{Origin, RelationOids, origins, relation_oids};
 use crate::stream::{QueryStream, plain_schema};
-use crate::{LogicalPlan, ParamValues, Statement};
+use crate::{LogicalPlan, ParamValues, ScalarValue, Statement};
 
 /// Schemas of the engine's own, not of the lake.
 const SYSTEM_SCHEMAS: &[&str] = &["pg_catalog", "information_schema"];
@@ -234,6 +234,32 @@ impl Session {
             })
             .map_err(|e| QueryError::from_datafusion(e, &[]))?;
         Ok(Session::result_schema(&bound))
+    }
+
+    /// The columns a plan's rows will have, for Describe. With parameters the plan is not
+    /// analyzed until they are bound, and PostgreSQL's rules (the analyzer) decide result
+    /// types only then (`$1::int4 + 1` is `int4`); so it is analyzed here with each
+    /// parameter bound to a NULL of its type, the types of rows not depending on values.
+    /// Without parameters, or where that analysis fails, the plan's own schema.
+    pub fn described_schema(
+        &self,
+        plan: &LogicalPlan,
+        parameter_types: &[Option<DataType>],
+        zone: &SessionZone,
+    ) -> SchemaRef {
+        if parameter_types.is_empty() {
+            return Session::result_schema(plan);
+        }
+        let nulls: Vec<ScalarValue> = parameter_types
+            .iter()
+            .map(|t| {
+                t.as_ref()
+                    .and_then(|t| ScalarValue::try_from(t).ok())
+                    .unwrap_or(ScalarValue::Null)
+            })
+            .collect();
+        self.bound_schema(plan, &ParamValues::from(nulls), zone)
+            .unwrap_or_else(|_| Session::result_schema(plan))
     }
 
     /// The schema a plan's results reach clients with (view types cast to plain ones).
