@@ -306,3 +306,20 @@ def test_a_regular_expression_that_does_not_compile_is_2201b(lakegate):
             with pytest.raises(psycopg.Error) as refused:
                 conn.execute(sql)
             assert refused.value.sqlstate == "2201B", (sql, refused.value)
+
+
+def test_a_session_s_statement_timeout_stops_its_statements(lakegate):
+    """`SET statement_timeout` shortens the server's limit for the session (never lengthens
+    it), as PostgreSQL's does: 57014, and the connection goes on; a value PostgreSQL would
+    not read is 22023."""
+    with connect(lakegate, lakegate.parking(), autocommit=True) as conn:
+        conn.execute("SET statement_timeout = '1s'")
+        started = time.monotonic()
+        with pytest.raises(errors.QueryCanceled):
+            conn.execute("SELECT pg_sleep(5)")
+        assert time.monotonic() - started < 4.5
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        conn.execute("SET statement_timeout = 0")
+        assert len(conn.execute("SELECT pg_sleep(1.5)").fetchall()) == 1
+        with pytest.raises(errors.InvalidParameterValue):
+            conn.execute("SET statement_timeout = 'abc'")

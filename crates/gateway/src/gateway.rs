@@ -155,10 +155,26 @@ impl Gateway {
 
     /// Starts a statement's audit line.
     pub(crate) fn audit(&self, caller: Caller, sql: &str) -> AuditEntry {
+        self.audit_within(caller, sql, None)
+    }
+
+    /// Starts a statement's audit line, its statement timeout the session's
+    /// `statement_timeout` where that is shorter than the server's (`[limits]`): a client
+    /// may shorten the limit, never lengthen it.
+    pub(crate) fn audit_within(
+        &self,
+        caller: Caller,
+        sql: &str,
+        session_timeout: Option<Duration>,
+    ) -> AuditEntry {
+        let timeout = match (self.query_timeout, session_timeout) {
+            (Some(server), Some(session)) => Some(server.min(session)),
+            (server, session) => server.or(session),
+        };
         AuditEntry::new(
             Arc::clone(&self.audit),
             Arc::clone(&self.metrics),
-            self.query_timeout,
+            timeout,
             caller,
             sql,
         )

@@ -222,7 +222,8 @@ impl Gateway {
             ),
             Protocol::Postgres | Protocol::Http => None,
         };
-        let audit = self.audit(caller.clone(), request.sql);
+        let timeout = setting::statement_timeout(request.settings);
+        let audit = self.audit_within(caller.clone(), request.sql, timeout);
         let action = match self.action(caller.protocol, request.statement) {
             Ok(action) => action,
             Err(e) => return Err(audited(audit, e)),

@@ -33,6 +33,12 @@ where
         return Ok(Err(QueryError::UnknownSetting(name.to_string())));
     }
     let value = value.unwrap_or_else(|| known.map_or(String::new(), |k| k.default.to_string()));
+    if key == "statement_timeout" && setting::milliseconds(&value).is_none() {
+        return Ok(Err(QueryError::InvalidParameterValue {
+            name: "statement_timeout".to_string(),
+            value,
+        }));
+    }
     if key == "timezone" && SessionZone::parse(&value).is_none() {
         return Ok(Err(QueryError::InvalidParameterValue {
             name: "TimeZone".to_string(),

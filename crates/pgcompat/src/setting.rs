@@ -83,6 +83,38 @@ pub fn is_engine_option(name: &str) -> bool {
         .is_some_and(|prefix| prefix.eq_ignore_ascii_case("datafusion"))
 }
 
+/// A duration setting's value in milliseconds, as PostgreSQL reads `statement_timeout`: a
+/// number of milliseconds, or a number with a unit (`ms`, `s`, `min`, `h`, `d`), quoted or
+/// not. `None` for anything else (PostgreSQL's `22023`).
+pub fn milliseconds(value: &str) -> Option<u64> {
+    let value = value.trim().trim_matches('\'').trim();
+    let split = value
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let scale = match unit.trim() {
+        "" | "ms" => 1.0,
+        "s" => 1e3,
+        "min" => 60e3,
+        "h" => 3_600e3,
+        "d" => 86_400e3,
+        _ => return None,
+    };
+    let millis = (number * scale).round();
+    (millis.is_finite() && millis <= i32::MAX as f64).then_some(millis as u64)
+}
+
+/// The session's `statement_timeout`; `None` when it is 0 (no limit) or unset.
+pub fn statement_timeout(
+    settings: &std::collections::HashMap<String, String>,
+) -> Option<std::time::Duration> {
+    let millis = settings
+        .get("statement_timeout")
+        .and_then(|v| milliseconds(v))?;
+    (millis > 0).then(|| std::time::Duration::from_millis(millis))
+}
+
 /// The session's `TimeZone`, set with `SET` or sent at start-up (pgjdbc sends its JVM's
 /// zone), from its settings by lower-case name; UTC if it names none PostgreSQL knows.
 pub fn zone(settings: &std::collections::HashMap<String, String>) -> crate::SessionZone {
@@ -95,6 +127,16 @@ pub fn zone(settings: &std::collections::HashMap<String, String>) -> crate::Sess
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_read_as_postgresql_reads_them() {
+        assert_eq!(milliseconds("1500"), Some(1500));
+        assert_eq!(milliseconds("'2s'"), Some(2000));
+        assert_eq!(milliseconds("1min"), Some(60_000));
+        assert_eq!(milliseconds("0"), Some(0));
+        assert_eq!(milliseconds("abc"), None);
+        assert_eq!(milliseconds("5 weeks"), None);
+    }
 
     #[test]
     fn lookups_ignore_case_and_spelling() {
