@@ -117,7 +117,7 @@ impl Session {
     ) -> Result<LogicalPlan, QueryError> {
         let state = self.state(zone);
         let statement = DfStatement::Statement(Box::new(statement.clone()));
-        missing_relation(&state, &statement).await?;
+        missing_relation(&state, &statement)?;
         let plan = state
             .statement_to_plan(statement)
             .await
@@ -347,7 +347,7 @@ impl Session {
 /// schema-qualified if written so, without the database). Looked up before planning, so the
 /// error is known by what it is, not by the text of DataFusion's. A name called with
 /// arguments (`generate_series(1, 3)`) is a function, not a relation.
-async fn missing_relation(state: &SessionState, statement: &DfStatement) -> Result<(), QueryError> {
+fn missing_relation(state: &SessionState, statement: &DfStatement) -> Result<(), QueryError> {
     let references = state
         .resolve_table_references(statement)
         .map_err(|e| QueryError::from_datafusion(e, &[]))?;
